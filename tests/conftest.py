@@ -1,0 +1,14 @@
+import os
+
+from hypothesis import HealthCheck, settings
+
+# Timing varies on shared CI machines, so no per-example deadline. Under CI the examples are
+# derandomized, so a run is reproducible; locally every run explores new examples.
+settings.register_profile(
+    "tinymed",
+    deadline=None,
+    max_examples=40,
+    derandomize=bool(os.environ.get("CI")),
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("tinymed")
