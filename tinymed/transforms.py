@@ -1,0 +1,148 @@
+"""Per-sample image transforms for ``ArrayDataset(..., transform=...)``: x (C, H, W) -> (C, H, W).
+
+Each takes one float image, returns a new one of the same shape and dtype (float32 in, float32
+out) and never changes its input. The random ones hold their own Generator (``seed``), so a seeded
+pipeline gives the same augmented images run after run. ``Compose([...])`` chains them.
+Also importable from ``tinymed.data``.
+"""
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import ndimage
+
+from tinymed.random import get_generator
+
+__all__ = ["Compose", "Normalize", "RandomHorizontalFlip", "RandomVerticalFlip", "RandomShift", "RandomRotation"]
+
+
+def _check_image(x, where):
+    if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
+        got = f"dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
+        raise TypeError(f"{where}: x must be a float NumPy array (C, H, W), got {got}")
+    if x.ndim != 3:
+        raise ValueError(f"{where}: x must be one image of shape (C, H, W), got shape {x.shape}")
+
+
+def _check_probability(p, where):
+    if isinstance(p, bool) or not isinstance(p, Real) or not 0 <= p <= 1:
+        raise ValueError(f"{where}: p must be a probability in [0, 1], got {p!r}")
+    return float(p)
+
+
+class Compose:
+    """Apply ``transforms`` in order: ``Compose([f, g])(x) == g(f(x))``."""
+
+    def __init__(self, transforms):
+        self.transforms = list(transforms)
+        for t in self.transforms:
+            if not callable(t):
+                raise TypeError(f"Compose: every transform must be callable, got {type(t).__name__}")
+
+    def __call__(self, x):
+        for t in self.transforms:
+            x = t(x)
+        return x
+
+
+class Normalize:
+    """Per channel: ``out[c] = (x[c] - mean[c]) / std[c]``.
+
+    ``mean``, ``std``: numbers or sequences of length C (std > 0). As ``torchvision``'s
+    ``Normalize``; computed in the image's dtype, so float32 stays float32.
+    """
+
+    def __init__(self, mean, std):
+        self.mean = np.atleast_1d(np.asarray(mean, dtype=np.float64))
+        self.std = np.atleast_1d(np.asarray(std, dtype=np.float64))
+        if self.mean.ndim != 1 or self.std.ndim != 1:
+            raise ValueError(f"Normalize: mean and std must be numbers or 1-D sequences, got shapes {self.mean.shape}, {self.std.shape}")
+        if not (self.std > 0).all():
+            raise ValueError(f"Normalize: std must be > 0, got {self.std.tolist()}")
+
+    def __call__(self, x):
+        _check_image(x, "Normalize")
+        for name, value in (("mean", self.mean), ("std", self.std)):
+            if value.size not in (1, x.shape[0]):
+                raise ValueError(f"Normalize: {name} has {value.size} entries but x has {x.shape[0]} channels (x.shape={x.shape})")
+        mean = self.mean.astype(x.dtype)[:, None, None]
+        std = self.std.astype(x.dtype)[:, None, None]
+        return (x - mean) / std
+
+
+class RandomHorizontalFlip:
+    """Mirror left-right (``x[:, :, ::-1]``) with probability ``p``.
+
+    A questionable augmentation for chest X-rays: they are not left-right symmetric (the heart
+    is on the patient's left, the liver on the right), so a flipped film shows an anatomy that
+    (dextrocardia aside) does not occur, and a model may learn that side does not matter.
+    """
+
+    def __init__(self, p=0.5, seed=None):
+        self.p = _check_probability(p, "RandomHorizontalFlip")
+        self.rng = get_generator(seed, name="RandomHorizontalFlip: seed")
+
+    def __call__(self, x):
+        _check_image(x, "RandomHorizontalFlip")
+        return x[:, :, ::-1].copy() if self.rng.random() < self.p else x.copy()
+
+
+class RandomVerticalFlip:
+    """Mirror top-bottom (``x[:, ::-1, :]``) with probability ``p``."""
+
+    def __init__(self, p=0.5, seed=None):
+        self.p = _check_probability(p, "RandomVerticalFlip")
+        self.rng = get_generator(seed, name="RandomVerticalFlip: seed")
+
+    def __call__(self, x):
+        _check_image(x, "RandomVerticalFlip")
+        return x[:, ::-1, :].copy() if self.rng.random() < self.p else x.copy()
+
+
+class RandomShift:
+    """Translate by whole pixels: ``out[:, i, j] = x[:, i - dy, j - dx]``, dy and dx uniform in
+    [-max_shift, max_shift], drawn per call.
+
+    Pixels shifted in from outside are 0 (``fill="zero"``) or copies of the nearest edge pixel
+    (``fill="edge"``). Small shifts mimic a patient positioned slightly differently.
+    """
+
+    def __init__(self, max_shift, seed=None, fill="zero"):
+        if isinstance(max_shift, bool) or not isinstance(max_shift, Integral) or max_shift < 0:
+            raise ValueError(f"RandomShift: max_shift must be an int >= 0 (pixels), got {max_shift!r}")
+        if fill not in ("zero", "edge"):
+            raise ValueError(f"RandomShift: fill must be 'zero' or 'edge', got {fill!r}")
+        self.max_shift, self.fill = int(max_shift), fill
+        self.rng = get_generator(seed, name="RandomShift: seed")
+
+    def __call__(self, x):
+        _check_image(x, "RandomShift")
+        s = self.max_shift
+        dy, dx = self.rng.integers(-s, s + 1, size=2)
+        # Pad by s on every side, then cut the window that starts s - dy rows, s - dx columns in.
+        padded = np.pad(x, ((0, 0), (s, s), (s, s)), mode="constant" if self.fill == "zero" else "edge")
+        return padded[:, s - dy:s - dy + x.shape[1], s - dx:s - dx + x.shape[2]].copy()
+
+
+class RandomRotation:
+    """Rotate about the image centre by an angle drawn uniformly from [-degrees, degrees]
+    (or from ``degrees = (lo, hi)``), counter-clockwise as displayed, as ``torchvision``.
+
+    Bilinear interpolation (``scipy.ndimage.rotate(order=1, reshape=False)``), so the output has
+    the input's shape; corners rotated in from outside are 0.
+    """
+
+    def __init__(self, degrees, seed=None):
+        if isinstance(degrees, Real) and not isinstance(degrees, bool):
+            if degrees < 0:
+                raise ValueError(f"RandomRotation: degrees must be >= 0 when a number, got {degrees}")
+            degrees = (-degrees, degrees)
+        if not (isinstance(degrees, (tuple, list)) and len(degrees) == 2 and degrees[0] <= degrees[1]):
+            raise ValueError(f"RandomRotation: degrees must be a number >= 0 or a pair (lo, hi) with lo <= hi, got {degrees!r}")
+        self.degrees = (float(degrees[0]), float(degrees[1]))
+        self.rng = get_generator(seed, name="RandomRotation: seed")
+
+    def __call__(self, x):
+        _check_image(x, "RandomRotation")
+        angle = self.rng.uniform(*self.degrees)
+        out = ndimage.rotate(x, angle, axes=(1, 2), reshape=False, order=1, mode="constant", cval=0.0)
+        return out.astype(x.dtype, copy=False)
