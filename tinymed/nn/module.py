@@ -1,0 +1,536 @@
+"""Module and Parameter: how a network keeps its weights, its state and its sub-networks.
+
+A `Module` is a callable object (`model(x)` runs `model.forward(x)`) that owns three kinds of
+things, registered automatically when assigned as attributes in `__init__`:
+
+- **parameters** (`self.weight = Parameter(...)`): tensors the optimizer trains;
+- **buffers** (`self.register_buffer("running_mean", np.zeros(c))`): plain NumPy arrays that
+  are part of the model's state but are not trained by gradient descent (BatchNorm's running
+  statistics, `num_batches_tracked`);
+- **children** (`self.features = Sequential(...)`): other modules, so models nest.
+
+Everything else (`state_dict`, `train`/`eval`, `freeze`, `summary`, `repr`) is a walk over that
+tree. The semantics and the state-dict keys are PyTorch's ("features.0.weight",
+"features.1.running_mean"), so weights exported from a PyTorch model load here with strict=True.
+"""
+import collections
+import itertools
+
+import numpy as np
+
+from tinymed.autograd import Tensor, _as_float_dtype, get_default_dtype, no_grad
+
+
+class Parameter(Tensor):
+    """A Tensor that is a trainable weight of a Module: it requires grad, and assigning it to a
+    Module attribute registers it. Integer data becomes the default float dtype (float32).
+    The data is copied (PyTorch's Parameter shares the tensor it wraps)."""
+
+    def __init__(self, data, requires_grad=True):
+        array = np.asarray(data.data if isinstance(data, Tensor) else data)
+        dtype = array.dtype if array.dtype.kind == "f" else get_default_dtype()
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"Parameter: data must be numeric, got dtype {array.dtype}")
+        super().__init__(array, requires_grad=requires_grad, dtype=dtype)
+
+    def __repr__(self):
+        return "Parameter" + super().__repr__()[len("Tensor"):]
+
+
+IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class RemovableHandle:
+    """Returned by `register_forward_hook`; `handle.remove()` takes the hook off again."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks):
+        self._hooks, self.id = hooks, next(self._ids)
+
+    def remove(self):
+        self._hooks.pop(self.id, None)
+
+
+class Module:
+    """Base class of every layer and model (PyTorch's `nn.Module`).
+
+    Subclass it, call `super().__init__()` first, assign parameters, buffers and sub-modules as
+    attributes, and define `forward`::
+
+        class TwoLayer(Module):
+            def __init__(self):
+                super().__init__()
+                self.hidden = Linear(4, 8)
+                self.out = Linear(8, 1)
+
+            def forward(self, x):
+                return self.out(self.hidden(x).relu())
+    """
+
+    def __init__(self):
+        # Written with object.__setattr__ because our __setattr__ needs these dicts to exist.
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_forward_hooks", {})
+        self.training = True
+        self.frozen = False
+
+    # -- registration ---------------------------------------------------------------------------
+
+    def __setattr__(self, name, value):
+        params, buffers, children = (self.__dict__.get(k, {}) for k in ("_parameters", "_buffers", "_modules"))
+        if isinstance(value, Parameter):
+            self._unregister(name)
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._unregister(name)
+            self._modules[name] = value
+        elif name in params:
+            if value is not None:
+                raise TypeError(
+                    f"{type(self).__name__}: cannot assign {type(value).__name__} to parameter {name!r} "
+                    f"(expected a Parameter or None; to change its values, set {name}.data)"
+                )
+            params[name] = None
+        elif name in buffers:
+            buffers[name] = _as_buffer(f"{type(self).__name__}.{name}", value)
+        elif name in children:
+            if value is not None:
+                raise TypeError(
+                    f"{type(self).__name__}: cannot assign {type(value).__name__} to child module "
+                    f"{name!r} (expected a Module or None)"
+                )
+            children[name] = None
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        # Called only when normal lookup fails: parameters, buffers and children live in dicts.
+        for kind in ("_parameters", "_buffers", "_modules"):
+            registry = self.__dict__.get(kind, {})
+            if name in registry:
+                return registry[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name):
+        if not self._unregister(name):
+            object.__delattr__(self, name)
+
+    def _unregister(self, name):
+        """Forget `name` wherever it is registered (a name is one thing at a time)."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(
+                f"{type(self).__name__}: cannot register {name!r} before Module.__init__() was called "
+                f"(call super().__init__() first in your __init__)"
+            )
+        found = False
+        for registry in (self.__dict__, self._parameters, self._buffers, self._modules):
+            if name in registry:
+                del registry[name]
+                found = True
+        return found
+
+    def register_parameter(self, name, param):
+        """Register `param` (a Parameter, or None for an absent one such as `bias=False`)."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: {name!r} must be a Parameter or None, got {type(param).__name__}")
+        self._unregister(name)
+        self._parameters[name] = param
+
+    def register_buffer(self, name, array):
+        """Register `array` (np.ndarray or None) as state that is saved but not trained."""
+        array = _as_buffer(f"register_buffer({name!r})", array)
+        self._unregister(name)
+        self._buffers[name] = array
+
+    def add_module(self, name, module):
+        """Register `module` as a child under `name` (same as `setattr(self, name, module)`)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {name!r} must be a Module or None, got {type(module).__name__}")
+        self._unregister(name)
+        self._modules[name] = module
+
+    # -- calling ----------------------------------------------------------------------------------
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} has no forward(): a Module subclass must define one")
+
+    def __call__(self, *args, **kwargs):
+        out = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            result = hook(self, args, out)
+            out = out if result is None else result
+        return out
+
+    def register_forward_hook(self, hook):
+        """Call `hook(module, inputs, output)` after every forward (to record activations, as
+        `summary` and Grad-CAM do); a non-None return value replaces the output. Returns a
+        handle whose `.remove()` unregisters the hook."""
+        handle = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        return handle
+
+    # -- walking the tree -------------------------------------------------------------------------
+
+    def named_modules(self, prefix="", remove_duplicate=True, _seen=None):
+        """(name, module) for this module ("") and every descendant, depth first, in order of
+        registration; a module reachable by two paths appears once (unless remove_duplicate=False)."""
+        _seen = set() if _seen is None else _seen
+        if remove_duplicate:
+            if id(self) in _seen:
+                return
+            _seen.add(id(self))
+        yield prefix, self
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child.named_modules(_join(prefix, name), remove_duplicate, _seen)
+
+    def modules(self):
+        return (m for _, m in self.named_modules())
+
+    def named_children(self):
+        return ((name, m) for name, m in self._modules.items() if m is not None)
+
+    def children(self):
+        return (m for _, m in self.named_children())
+
+    def _named_members(self, kind, prefix, recurse, remove_duplicate=True):
+        walk = self.named_modules(prefix, remove_duplicate) if recurse else [(prefix, self)]
+        seen = set()
+        for module_name, module in walk:
+            for name, value in getattr(module, kind).items():
+                if value is None or (remove_duplicate and id(value) in seen):
+                    continue
+                seen.add(id(value))
+                yield _join(module_name, name), value
+
+    def named_parameters(self, prefix="", recurse=True):
+        """(dotted name, Parameter) pairs, e.g. ("features.0.weight", ...); shared ones once."""
+        return self._named_members("_parameters", prefix, recurse)
+
+    def parameters(self, recurse=True):
+        return (p for _, p in self.named_parameters(recurse=recurse))
+
+    def named_buffers(self, prefix="", recurse=True):
+        return self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse=True):
+        return (b for _, b in self.named_buffers(recurse=recurse))
+
+    def apply(self, fn):
+        """Call `fn(module)` on every descendant and then on self (as PyTorch); returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # -- modes, gradients, dtype ------------------------------------------------------------------
+
+    def train(self, mode=True):
+        """Set training mode (Dropout drops, BatchNorm uses batch statistics) on self and every
+        descendant; `train(False)` is `eval()`. Returns self."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"train: mode must be a bool, got {type(mode).__name__}")
+        for m in self.modules():
+            m.training = mode
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def zero_grad(self):
+        """Set every parameter's `.grad` to None (gradients accumulate across backward calls)."""
+        for p in self.parameters():
+            p.grad = None
+
+    def requires_grad_(self, flag=True):
+        """Turn gradient tracking of every parameter on or off (BatchNorm statistics are not
+        affected: for transfer learning use `freeze()`). Returns self."""
+        for p in self.parameters():
+            p.requires_grad_(flag)
+        return self
+
+    def to(self, dtype):
+        """Cast every parameter (and its grad) and every float buffer to `dtype` (float32 or
+        float64), by rebinding `.data`, so Parameter objects (held by optimizers) stay the same.
+        Integer buffers such as `num_batches_tracked` keep their dtype. Returns self."""
+        dtype = _as_float_dtype(dtype, "to: dtype")
+        for m in self.modules():
+            for p in m._parameters.values():
+                if p is not None and p.dtype != dtype:
+                    p.data = p.data.astype(dtype)
+                    p.grad = None if p.grad is None else p.grad.astype(dtype)
+            for name, b in m._buffers.items():
+                if b is not None and b.dtype.kind == "f":
+                    m._buffers[name] = b.astype(dtype, copy=False)
+        return self
+
+    def double(self):
+        return self.to(np.float64)
+
+    def float(self):
+        return self.to(np.float32)
+
+    # -- transfer learning ------------------------------------------------------------------------
+
+    def freeze(self):
+        """Freeze self and every descendant, for transfer learning: parameters stop requiring
+        grad (optimizers skip them) and `frozen` is set, which BatchNorm reads to normalise with
+        its running statistics and leave them untouched even in training mode.
+
+        Why BatchNorm too: a frozen layer should compute exactly the features it was pre-trained
+        to compute. If BatchNorm kept updating its running mean and variance from the new (small,
+        differently distributed) medical data set, the "frozen" features would drift anyway.
+        Keras behaves this way for frozen layers; in PyTorch, `requires_grad_(False)` alone
+        freezes the weights but not the statistics (one must also call `.eval()` on those layers).
+        Returns self."""
+        return self._set_frozen(True)
+
+    def unfreeze(self):
+        """Undo `freeze()` on self and every descendant: parameters require grad again and
+        BatchNorm updates its running statistics in training mode. Returns self."""
+        return self._set_frozen(False)
+
+    def _set_frozen(self, frozen):
+        for m in self.modules():
+            m.frozen = frozen
+            for p in m._parameters.values():
+                if p is not None:
+                    p.requires_grad_(not frozen)
+        return self
+
+    # -- saving and loading -----------------------------------------------------------------------
+
+    def state_dict(self):
+        """{dotted name: copy of the array} for every parameter, then every buffer, of each module
+        in registration order: PyTorch's keys, e.g. "features.0.weight",
+        "features.1.running_mean", "features.1.num_batches_tracked"."""
+        state = {}
+        for module_name, module in self.named_modules(remove_duplicate=False):
+            for name, p in module._parameters.items():
+                if p is not None:
+                    state[_join(module_name, name)] = p.data.copy()
+            for name, b in module._buffers.items():
+                if b is not None:
+                    state[_join(module_name, name)] = b.copy()
+        return state
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy the arrays of `state_dict` into the parameters and buffers with the same keys.
+
+        Returns `IncompatibleKeys(missing_keys, unexpected_keys)`. With strict=True, any missing
+        or unexpected key raises a ValueError listing them; a shape mismatch always raises. Values
+        are cast to the dtype of the parameter or buffer they replace and bound as new arrays
+        (never written in place: an array may be read-only while a graph holds it). Everything is
+        checked before anything is loaded, so a failed load leaves the model unchanged (PyTorch
+        raises a RuntimeError after loading what it could).
+        """
+        if not isinstance(state_dict, collections.abc.Mapping):
+            raise TypeError(f"load_state_dict: state_dict must be a dict of arrays, got {type(state_dict).__name__}")
+        targets = {}
+        for module_name, module in self.named_modules(remove_duplicate=False):
+            for kind in ("_parameters", "_buffers"):
+                for name, current in getattr(module, kind).items():
+                    if current is not None:
+                        targets[_join(module_name, name)] = (module, kind, name, current)
+        missing = [k for k in targets if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in targets]
+        if strict and (missing or unexpected):
+            raise ValueError(
+                f"load_state_dict: the state dict does not match {type(self).__name__} "
+                f"(missing keys: {missing}; unexpected keys: {unexpected}); "
+                f"pass strict=False to load only the keys that match"
+            )
+        new_values = []
+        for key, (module, kind, name, current) in targets.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            value = value.data if isinstance(value, Tensor) else value
+            if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
+                what = f"an array of dtype {value.dtype}" if isinstance(value, np.ndarray) else type(value).__name__
+                raise TypeError(f"load_state_dict: {key!r} must be a numeric np.ndarray, got {what}")
+            current_array = current.data if kind == "_parameters" else current
+            if value.shape != current_array.shape:
+                raise ValueError(
+                    f"load_state_dict: shape mismatch for {key!r}: the state dict has "
+                    f"{value.shape} but the model has {current_array.shape}"
+                )
+            new_values.append((module, kind, name, value.astype(current_array.dtype)))
+        for module, kind, name, array in new_values:
+            if kind == "_parameters":
+                module._parameters[name].data = array
+            else:
+                module._buffers[name] = array
+        return IncompatibleKeys(missing, unexpected)
+
+    # -- reading a model --------------------------------------------------------------------------
+
+    def extra_repr(self):
+        """The text inside this module's parentheses in `repr`, e.g. "in_features=4, out_features=2"."""
+        return ""
+
+    def __repr__(self):
+        lines = [f"({name}): " + repr(child).replace("\n", "\n  ") for name, child in self.named_children()]
+        extra = self.extra_repr()
+        if not lines:
+            return f"{type(self).__name__}({extra})"
+        body = "".join(f"\n  {line}" for line in ([extra] if extra else []) + lines)
+        return f"{type(self).__name__}({body}\n)"
+
+    def summary(self, input_shape=None):
+        """A table of the layers: name, type, output shape (when `input_shape` is given),
+        parameter count and whether the parameters train; totals at the bottom.
+
+        input_shape: the shape of ONE example without the batch axis, e.g. (1, 32, 32) for a
+        one-channel 32x32 image (as Keras and torchsummary). A batch of one zero example is run
+        through the model under no_grad in eval mode (the modes are restored afterwards), and each
+        module's output is recorded by a forward hook; the shapes shown include that batch axis.
+        The Params column counts the parameters a module owns itself, so the column sums to the
+        total; a container's layers are listed below it, indented.
+        """
+        shapes = self._output_shapes(input_shape) if input_shape is not None else None
+        header = ["Layer", "Type"] + (["Output shape"] if shapes is not None else []) + ["Params", "Trainable"]
+        rows = []
+        for name, m in self.named_modules():
+            own = [p for p in m._parameters.values() if p is not None]
+            count = sum(p.size for p in own)
+            trainable = sum(p.size for p in own if p.requires_grad)
+            status = "-" if not own else "yes" if trainable == count else "frozen" if trainable == 0 else "partly"
+            row = ["  " * name.count(".") + (name or "(model)"), type(m).__name__]
+            if shapes is not None:
+                row.append(shapes.get(id(m), "-"))
+            rows.append(row + [f"{count:,}" if own or not m._modules else "", status])
+        widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
+        params_column = len(header) - 2
+
+        def fmt(row):
+            cells = (c.rjust(w) if i == params_column else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+            return "  ".join(cells).rstrip()
+
+        rule = "-" * len(fmt(header))
+        params = list(self.parameters())
+        total = sum(p.size for p in params)
+        trainable = sum(p.size for p in params if p.requires_grad)
+        lines = [fmt(header), rule] + [fmt(r) for r in rows] + [rule]
+        lines += [f"Total params: {total:,}", f"Trainable params: {trainable:,}", f"Frozen params: {total - trainable:,}"]
+        return "\n".join(lines)
+
+    def _output_shapes(self, input_shape):
+        shape = tuple(input_shape)
+        if not all(isinstance(n, (int, np.integer)) and n > 0 for n in shape):
+            raise ValueError(f"summary: input_shape must be a tuple of positive ints (one example, no batch axis), got {input_shape!r}")
+        first = next(self.parameters(), None)
+        x = Tensor(np.zeros((1,) + shape, dtype=get_default_dtype() if first is None else first.dtype))
+        shapes, modes = {}, [(m, m.training) for m in self.modules()]
+
+        def record(module, inputs, output):
+            shapes[id(module)] = str(tuple(output.shape)) if isinstance(output, Tensor) else type(output).__name__
+
+        handles = [m.register_forward_hook(record) for m in self.modules()]
+        try:
+            self.eval()
+            with no_grad():
+                self(x)
+        finally:
+            for h in handles:
+                h.remove()
+            for m, mode in modes:
+                m.training = mode
+        return shapes
+
+
+def _join(prefix, name):
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _as_buffer(where, value):
+    if value is not None and not isinstance(value, np.ndarray):
+        raise TypeError(f"{where}: a buffer must be a np.ndarray or None, got {type(value).__name__}")
+    return value
+
+
+class Sequential(Module):
+    """Modules applied one after the other: `Sequential(a, b, c)(x) == c(b(a(x)))`.
+
+    Children are named "0", "1", ... (the state-dict keys "0.weight", ...), or by the keys of a
+    single dict argument. `seq[i]`, `len(seq)`, `for m in seq`; `seq[i] = module` replaces a
+    layer; `seq[1:3]` is a Sequential of those layers that keeps their names, as in PyTorch.
+    """
+
+    def __init__(self, *modules):
+        super().__init__()
+        named = modules[0].items() if len(modules) == 1 and isinstance(modules[0], dict) else (
+            (str(i), m) for i, m in enumerate(modules))
+        for name, m in named:
+            if not isinstance(m, Module):
+                raise TypeError(f"Sequential: entry {name} must be a Module, got {type(m).__name__}")
+            self.add_module(name, m)
+
+    def _key(self, index):
+        keys = list(self._modules)
+        if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
+            raise TypeError(f"{type(self).__name__}: index must be an int or a slice, got {type(index).__name__}")
+        if not -len(keys) <= index < len(keys):
+            raise IndexError(f"{type(self).__name__}: index {index} is out of range for {len(keys)} modules")
+        return keys[index]
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return type(self)(dict(list(self._modules.items())[index]))
+        return self._modules[self._key(index)]
+
+    def __setitem__(self, index, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}: can only hold Modules, got {type(module).__name__}")
+        self._modules[self._key(index)] = module
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def forward(self, x):
+        for module in self:
+            x = module(x)
+        return x
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters are registered (a plain Python list would hide them).
+    It has no forward: the owning module decides how to call them."""
+
+    def __init__(self, modules=()):
+        super().__init__()
+        self.extend(modules)
+
+    _key = Sequential._key
+    __len__ = Sequential.__len__
+    __iter__ = Sequential.__iter__
+    __setitem__ = Sequential.__setitem__
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return ModuleList(list(self)[index])
+        return self._modules[self._key(index)]
+
+    def append(self, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList.append: expected a Module, got {type(module).__name__}")
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder, e.g. to remove a model's head)."""
+
+    def forward(self, x):
+        return x
