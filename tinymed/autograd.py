@@ -462,6 +462,21 @@ class Tensor:
         # np.asarray(tensor) works, so metrics and plots accept tensors as they accept arrays.
         return self.data if dtype is None else self.data.astype(dtype)
 
+    def __setitem__(self, index, value):
+        """In-place assignment `t[index] = value`, outside the graph (as under torch.no_grad)."""
+        if self.requires_grad and _grad_enabled:
+            raise RuntimeError(
+                "in-place assignment to a tensor that requires grad is invisible to backward: "
+                "do it under tm.no_grad(), or build a new tensor (e.g. with tm.where)"
+            )
+        if not self.data.flags.writeable:
+            raise RuntimeError(
+                "cannot assign into this tensor: its data is saved for backward by a graph that "
+                "is still alive, and changing it would make the gradients wrong. Call backward() "
+                "first, or let the graph go (del the output), or assign to a copy"
+            )
+        self.data[index] = value.data if isinstance(value, Tensor) else value
+
     # -- gradients ------------------------------------------------------------------------------
 
     def requires_grad_(self, flag=True):

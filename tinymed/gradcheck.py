@@ -83,7 +83,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
                 nudged = original.copy()
                 nudged.flat[k] += eps
                 x.data = nudged
-                plus = _outputs(fn, inputs).data.ravel()
+                plus = _outputs(fn, inputs).data.ravel().copy()  # may be a view of `nudged`
                 nudged.flat[k] -= 2 * eps
                 minus = _outputs(fn, inputs).data.ravel()
                 x.data = original
