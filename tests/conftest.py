@@ -12,3 +12,7 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile("tinymed")
+
+import matplotlib
+
+matplotlib.use("Agg")  # figures are drawn to files; no screen is needed
