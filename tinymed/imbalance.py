@@ -196,7 +196,7 @@ def _target_counts(classes, counts, strategy, method):
     """{class: count after resampling} for the classes that are resampled (imbalanced-learn's rules)."""
     n_maj, n_min = counts.max(), counts.min()
     # Ties go to the smallest label, as imbalanced-learn's max()/min() over its sorted class counts.
-    majority, minority = classes[np.argmax(counts)], classes[np.argmin(counts)]
+    majority, minority = classes.tolist()[np.argmax(counts)], classes.tolist()[np.argmin(counts)]
     count = dict(zip(classes.tolist(), counts.tolist()))
     level = n_maj if method == "over" else n_min
     if isinstance(strategy, str):
