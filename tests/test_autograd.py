@@ -336,3 +336,14 @@ def test_item_numpy_len_and_array_protocol():
     assert np.asarray(x) is x.numpy()
     with pytest.raises(ValueError, match="one-element"):
         x.item()
+
+
+def test_a_view_and_its_base_saved_by_different_graphs_unlock_in_any_order():
+    base = tm.tensor(np.arange(4.0), requires_grad=True)
+    view = base[1:]  # its data is a view of base's array
+    y1 = (view * view).sum()  # locks the view and its base
+    y2 = (base * base).sum()  # locks the base again
+    y1.backward()
+    assert not view.data.flags.writeable  # its base is still needed by y2's graph
+    y2.backward()
+    assert view.data.flags.writeable and base.data.flags.writeable

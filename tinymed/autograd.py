@@ -111,13 +111,31 @@ def _lock(array):
 
 
 def _unlock(arrays):
-    # Bases first: a view can be made writeable again only once its base is.
-    for a in reversed(arrays):
+    for a in reversed(arrays):  # bases first
         entry = _locked[id(a)]
         entry[1] -= 1
         if entry[1] == 0:
             del _locked[id(a)]
-            a.flags.writeable = True
+            _unlocking.append(a)
+    _make_writeable()
+
+
+# Arrays no graph needs any more, waiting to be made writeable: a view can be made writeable only
+# once its base is, and the base may still be needed by another graph.
+_unlocking = []
+
+
+def _make_writeable():
+    progress = True
+    while progress:
+        progress, waiting = False, []
+        for a in _unlocking:
+            if isinstance(a.base, np.ndarray) and not a.base.flags.writeable:
+                waiting.append(a)
+            else:
+                a.flags.writeable = True
+                progress = True
+        _unlocking[:] = waiting
 
 
 class Context:
@@ -148,7 +166,7 @@ class Context:
         self.saved_tensors = None
 
     def __del__(self):
-        if self._locked:
+        if self._locked and _unlock is not None:  # (module globals are None at interpreter exit)
             _unlock(self._locked)
 
 
