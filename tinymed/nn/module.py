@@ -320,6 +320,7 @@ class Module:
     def load_state_dict(self, state_dict, strict=True):
         """Copy the arrays of `state_dict` into the parameters and buffers with the same keys.
 
+        Values are np.ndarrays (NumPy scalars and Tensors are accepted too).
         Returns `IncompatibleKeys(missing_keys, unexpected_keys)`. With strict=True, any missing
         or unexpected key raises a ValueError listing them; a shape mismatch always raises. Values
         are cast to the dtype of the parameter or buffer they replace and bound as new arrays
@@ -349,6 +350,7 @@ class Module:
                 continue
             value = state_dict[key]
             value = value.data if isinstance(value, Tensor) else value
+            value = np.asarray(value) if isinstance(value, np.generic) else value
             if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
                 what = f"an array of dtype {value.dtype}" if isinstance(value, np.ndarray) else type(value).__name__
                 raise TypeError(f"load_state_dict: {key!r} must be a numeric np.ndarray, got {what}")
