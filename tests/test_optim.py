@@ -1,0 +1,504 @@
+"""Specification of tinymed.optim: PyTorch's update rules, frozen parameters never move,
+state dicts resume training exactly, schedules give PyTorch's learning rates."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinymed as tm
+from tinymed import optim
+
+# A fixed convex quadratic L(p) = 0.5 p.A.p - b.p, whose gradient A p - b the references use.
+A = np.array([[3.0, 0.5, 0.0], [0.5, 2.0, 0.3], [0.0, 0.3, 1.0]])
+B = np.array([1.0, -2.0, 0.5])
+P0 = np.array([0.7, -0.4, 1.3])
+
+
+def param(*values):
+    """A float64 leaf tensor that requires grad."""
+    return tm.tensor(np.array(values, dtype=np.float64), requires_grad=True)
+
+
+def quadratic_grad(p):
+    return A @ p - B
+
+
+# ---------------------------------------------------------------------------------------------
+# References written from the formulas, one coordinate at a time with Python floats.
+# ---------------------------------------------------------------------------------------------
+
+
+def sgd_reference(p0, steps, lr, momentum=0.0, weight_decay=0.0, nesterov=False, dampening=0.0):
+    p, buf = [float(v) for v in p0], None
+    for _ in range(steps):
+        g = [gi + weight_decay * pi for gi, pi in zip(quadratic_grad(np.array(p)), p)]
+        if momentum:
+            if buf is None:
+                buf = list(g)
+            else:
+                buf = [momentum * bi + (1 - dampening) * gi for bi, gi in zip(buf, g)]
+            g = [gi + momentum * bi for gi, bi in zip(g, buf)] if nesterov else list(buf)
+        p = [pi - lr * gi for pi, gi in zip(p, g)]
+    return np.array(p)
+
+
+def adam_reference(p0, steps, lr, betas, eps, weight_decay, decoupled):
+    beta1, beta2 = betas
+    p = [float(v) for v in p0]
+    m, v = [0.0] * len(p), [0.0] * len(p)
+    for t in range(1, steps + 1):
+        g = list(quadratic_grad(np.array(p)))
+        for i in range(len(p)):
+            if decoupled:
+                p[i] *= 1 - lr * weight_decay
+            else:
+                g[i] += weight_decay * p[i]
+            m[i] = beta1 * m[i] + (1 - beta1) * g[i]
+            v[i] = beta2 * v[i] + (1 - beta2) * g[i] ** 2
+            m_hat, v_hat = m[i] / (1 - beta1**t), v[i] / (1 - beta2**t)
+            p[i] -= lr * m_hat / (math.sqrt(v_hat) + eps)
+    return np.array(p)
+
+
+def run_on_quadratic(make_optimizer, steps, dtype=np.float64):
+    p = tm.tensor(P0.astype(dtype), requires_grad=True)
+    opt = make_optimizer([p])
+    for _ in range(steps):
+        opt.zero_grad()
+        p.grad = quadratic_grad(p.data.astype(np.float64)).astype(dtype)
+        opt.step()
+    return p, opt
+
+
+SGD_CONFIGS = {
+    "plain": dict(lr=0.1),
+    "momentum": dict(lr=0.1, momentum=0.9),
+    "nesterov": dict(lr=0.05, momentum=0.8, nesterov=True),
+    "weight_decay": dict(lr=0.1, momentum=0.5, weight_decay=0.1),
+    "dampening": dict(lr=0.1, momentum=0.9, dampening=0.3),
+}
+
+
+@pytest.mark.parametrize("config", SGD_CONFIGS.values(), ids=SGD_CONFIGS.keys())
+def test_sgd_follows_the_update_formula(config):
+    p, _ = run_on_quadratic(lambda ps: optim.SGD(ps, **config), steps=7)
+    np.testing.assert_allclose(p.data, sgd_reference(P0, 7, **config), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+def test_adam_follows_the_update_formula(weight_decay):
+    kw = dict(lr=0.05, betas=(0.8, 0.95), eps=1e-6, weight_decay=weight_decay)
+    p, _ = run_on_quadratic(lambda ps: optim.Adam(ps, **kw), steps=7)
+    np.testing.assert_allclose(p.data, adam_reference(P0, 7, decoupled=False, **kw), rtol=1e-12)
+
+
+def test_adamw_decays_the_parameter_directly_not_through_the_gradient():
+    kw = dict(lr=0.05, betas=(0.8, 0.95), eps=1e-6, weight_decay=0.2)
+    p, _ = run_on_quadratic(lambda ps: optim.AdamW(ps, **kw), steps=7)
+    np.testing.assert_allclose(p.data, adam_reference(P0, 7, decoupled=True, **kw), rtol=1e-12)
+    adam_l2, _ = run_on_quadratic(lambda ps: optim.Adam(ps, **kw), steps=7)
+    assert not np.allclose(p.data, adam_l2.data)
+
+
+def test_adamw_defaults_to_weight_decay_0_01_and_adam_to_none():
+    p = param(1.0)
+    assert optim.AdamW([p]).param_groups[0]["weight_decay"] == 0.01
+    assert optim.Adam([p]).param_groups[0]["weight_decay"] == 0.0
+
+
+@given(hnp.arrays(np.float64, st.integers(1, 6),
+                  elements=st.floats(-1e3, 1e3).filter(lambda x: abs(x) > 1e-3)))
+def test_adams_first_step_moves_every_coordinate_by_lr_against_the_gradients_sign(grad):
+    # m_hat = g and v_hat = g**2 after one step, so the step is lr * g / (|g| + eps).
+    p = tm.tensor(np.zeros_like(grad), requires_grad=True)
+    opt = optim.Adam([p], lr=0.01, eps=1e-12)
+    p.grad = grad.copy()
+    opt.step()
+    np.testing.assert_allclose(p.data, -0.01 * np.sign(grad), rtol=1e-8)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cross-check with torch.optim: same parameters, same gradients, two groups.
+# ---------------------------------------------------------------------------------------------
+
+TORCH_CASES = [
+    ("SGD", dict(lr=0.1)),
+    ("SGD", dict(lr=0.1, momentum=0.9)),
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.05)),
+    ("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.1, dampening=0.2)),
+    ("Adam", dict(lr=0.01)),
+    ("Adam", dict(lr=0.01, betas=(0.5, 0.9), eps=1e-4, weight_decay=0.1)),
+    ("AdamW", dict(lr=0.01)),
+    ("AdamW", dict(lr=0.01, betas=(0.7, 0.99), weight_decay=0.3)),
+]
+
+
+@pytest.mark.parametrize("name, kwargs", TORCH_CASES)
+def test_matches_torch_optim_with_two_groups_of_different_lr(name, kwargs):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    shapes = [(3, 2), (2,), (4,)]
+    start = [rng.normal(size=s) for s in shapes]
+    ours = [tm.tensor(a, requires_grad=True) for a in start]
+    theirs = [torch.tensor(a, requires_grad=True) for a in start]
+
+    def groups(ps):
+        return [{"params": ps[:2]}, {"params": ps[2:], "lr": kwargs["lr"] * 3}]
+
+    opt = getattr(optim, name)(groups(ours), **kwargs)
+    ref = getattr(torch.optim, name)(groups(theirs), **kwargs)
+    for _ in range(5):
+        for a, b in zip(ours, theirs):
+            g = rng.normal(size=a.shape)
+            a.grad, b.grad = g.copy(), torch.tensor(g)
+        opt.step()
+        ref.step()
+        for a, b in zip(ours, theirs):
+            np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-10, atol=1e-12)
+    # The state has PyTorch's names and values, parameter by parameter.
+    ref_state = ref.state_dict()["state"]
+    for i, state in opt.state_dict()["state"].items():
+        for key, value in state.items():
+            expected = ref_state[i][key]
+            expected = float(expected) if key == "step" else expected.numpy()
+            np.testing.assert_allclose(value, expected, rtol=1e-10, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# Frozen parameters: skipped before weight decay and momentum.
+# ---------------------------------------------------------------------------------------------
+
+HEAVY_OPTIONS = {
+    "SGD": lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.1, nesterov=True),
+    "Adam": lambda ps: optim.Adam(ps, lr=0.1, weight_decay=0.1),
+    "AdamW": lambda ps: optim.AdamW(ps, lr=0.1, weight_decay=0.1),
+}
+
+
+@pytest.mark.parametrize("make", HEAVY_OPTIONS.values(), ids=HEAVY_OPTIONS.keys())
+def test_parameters_without_grad_or_requires_grad_stay_bit_identical(make):
+    trained = param(1.0, 2.0)
+    frozen = param(3.0, -4.0)
+    unused = param(5.0, 6.0)
+    opt = make([trained, frozen, unused])
+    frozen.grad = np.array([1.0, 1.0])  # computed before the layer was frozen
+    frozen.requires_grad_(False)
+    frozen_before, unused_before = frozen.data.copy(), unused.data.copy()
+    for _ in range(3):
+        trained.grad = np.array([0.5, -0.5])
+        opt.step()
+    assert frozen.data.tobytes() == frozen_before.tobytes()
+    assert unused.data.tobytes() == unused_before.tobytes()
+    assert not np.array_equal(trained.data, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("make", HEAVY_OPTIONS.values(), ids=HEAVY_OPTIONS.keys())
+def test_a_parameter_frozen_mid_training_stops_despite_its_momentum(make):
+    p = param(1.0, -1.0)
+    opt = make([p])
+    for _ in range(3):
+        p.grad = np.array([1.0, 2.0])
+        opt.step()
+    p.requires_grad_(False)  # its momentum buffer / moments are far from zero now
+    before = p.data.copy()
+    opt.step()
+    opt.zero_grad()
+    p.requires_grad_(True)
+    opt.step()  # requires grad again, but no grad: still skipped
+    assert p.data.tobytes() == before.tobytes()
+
+
+def test_zero_grad_sets_every_grad_to_none():
+    ps = [param(1.0), param(2.0, 3.0)]
+    opt = optim.SGD([{"params": ps[:1]}, {"params": ps[1:]}], lr=0.1)
+    (ps[0] * 2.0 + ps[1].sum()).sum().backward()
+    assert all(p.grad is not None for p in ps)
+    opt.zero_grad()
+    assert all(p.grad is None for p in ps)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameter groups.
+# ---------------------------------------------------------------------------------------------
+
+
+def test_each_group_uses_its_own_options_and_the_defaults_for_the_rest():
+    a, b = param(0.0), param(0.0)
+    opt = optim.SGD([{"params": [a], "lr": 0.5}, {"params": [b]}], lr=0.1, momentum=0.9)
+    assert opt.param_groups[1]["lr"] == 0.1 and opt.param_groups[0]["momentum"] == 0.9
+    a.grad, b.grad = np.array([1.0]), np.array([1.0])
+    opt.step()
+    assert a.data[0] == -0.5 and b.data[0] == -0.1
+
+
+def test_add_param_group_adds_a_group_that_the_next_step_updates():
+    a, b = param(0.0), param(0.0)
+    opt = optim.SGD([a], lr=0.1)
+    opt.add_param_group({"params": b, "lr": 1.0})
+    a.grad, b.grad = np.array([1.0]), np.array([2.0])
+    opt.step()
+    assert a.data[0] == -0.1 and b.data[0] == -2.0
+    with pytest.raises(ValueError, match="appears twice"):
+        opt.add_param_group({"params": [a]})
+
+
+# ---------------------------------------------------------------------------------------------
+# State dicts.
+# ---------------------------------------------------------------------------------------------
+
+ROUND_TRIP = {
+    "SGD": lambda ps: optim.SGD([{"params": ps[:1]}, {"params": ps[1:], "lr": 0.02}],
+                                lr=0.05, momentum=0.9, nesterov=True),
+    "Adam": lambda ps: optim.Adam([{"params": ps[:1]}, {"params": ps[1:], "lr": 0.02}], lr=0.05),
+    "AdamW": lambda ps: optim.AdamW([{"params": ps[:1]}, {"params": ps[1:], "lr": 0.02}], lr=0.05),
+}
+
+
+def _train(params, opt, steps):
+    for _ in range(steps):
+        opt.zero_grad()
+        full = np.concatenate([p.data for p in params])
+        g = quadratic_grad(full)
+        params[0].grad, params[1].grad = g[:1].copy(), g[1:].copy()
+        opt.step()
+
+
+def _is_plain(obj):
+    if isinstance(obj, dict):
+        return all(isinstance(k, (int, str)) and _is_plain(v) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)):
+        return all(_is_plain(v) for v in obj)
+    return isinstance(obj, (np.ndarray, int, float, bool, str))
+
+
+@pytest.mark.parametrize("make", ROUND_TRIP.values(), ids=ROUND_TRIP.keys())
+def test_state_dict_round_trip_continues_training_identically(make):
+    straight = [tm.tensor(P0[:1], requires_grad=True), tm.tensor(P0[1:], requires_grad=True)]
+    _train(straight, make(straight), 6)
+
+    first = [tm.tensor(P0[:1], requires_grad=True), tm.tensor(P0[1:], requires_grad=True)]
+    opt = make(first)
+    _train(first, opt, 3)
+    saved = opt.state_dict()
+    after_3 = [p.data.copy() for p in first]
+    assert _is_plain(saved)
+    _train(first, opt, 2)  # updates the live state in place: the saved arrays must be copies
+
+    resumed = [tm.tensor(a, requires_grad=True) for a in after_3]
+    fresh = make(resumed)
+    fresh.load_state_dict(saved)
+    _train(resumed, fresh, 3)
+    for p, q in zip(resumed, straight):
+        assert p.data.tobytes() == q.data.tobytes()
+
+
+def test_load_state_dict_restores_options_and_copies_arrays():
+    p = param(1.0, 2.0)
+    opt = optim.SGD([p], lr=0.1, momentum=0.9)
+    p.grad = np.array([1.0, 1.0])
+    opt.step()
+    saved = opt.state_dict()
+    assert saved["param_groups"][0]["params"] == [0]
+    q = param(1.0, 2.0)
+    other = optim.SGD([q], lr=0.5)
+    other.load_state_dict(saved)
+    assert other.param_groups[0]["lr"] == 0.1 and other.param_groups[0]["momentum"] == 0.9
+    q.grad = np.array([1.0, 1.0])
+    other.step()
+    np.testing.assert_array_equal(saved["state"][0]["momentum_buffer"], [1.0, 1.0])
+
+
+def test_load_state_dict_rejects_a_mismatched_optimizer():
+    p = param(1.0, 2.0)
+    opt = optim.SGD([p], lr=0.1, momentum=0.9)
+    p.grad = np.array([1.0, 1.0])
+    opt.step()
+    saved = opt.state_dict()
+    two = [param(0.0), param(0.0)]
+    with pytest.raises(ValueError, match="1 parameter groups but this optimizer has 2"):
+        optim.SGD([{"params": two[:1]}, {"params": two[1:]}], lr=0.1).load_state_dict(saved)
+    with pytest.raises(ValueError, match="group 0 has 1 parameters in the state dict but 2 here"):
+        optim.SGD(two, lr=0.1).load_state_dict(saved)
+    with pytest.raises(ValueError, match=r"has shape \(2,\) but the parameter has shape \(3,\)"):
+        optim.SGD([param(0.0, 0, 0)], lr=0.1).load_state_dict(saved)
+    with pytest.raises(ValueError, match="options"):
+        optim.Adam([param(0.0, 0.0)]).load_state_dict(saved)
+
+
+# ---------------------------------------------------------------------------------------------
+# dtypes, read-only arrays, no graph, convergence.
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make", HEAVY_OPTIONS.values(), ids=HEAVY_OPTIONS.keys())
+def test_float32_parameters_and_state_stay_float32(make):
+    p = tm.tensor(P0.astype(np.float32), requires_grad=True)
+    opt = make([p])
+    opt.param_groups[0]["lr"] = np.float64(0.05)  # as a NumPy-minded schedule might set it
+    for _ in range(3):
+        p.grad = quadratic_grad(p.data.astype(np.float64)).astype(np.float32)
+        opt.step()
+    assert p.dtype == np.float32
+    assert all(v.dtype == np.float32 for v in opt.state[id(p)].values() if isinstance(v, np.ndarray))
+
+
+def test_step_updates_parameters_that_a_live_graph_holds_read_only_and_builds_no_graph():
+    p = param(1.0, 2.0)
+    loss = (p * p).sum()
+    loss.backward(retain_graph=True)
+    assert not p.data.flags.writeable
+    optim.SGD([p], lr=0.1, momentum=0.9).step()
+    np.testing.assert_allclose(p.data, [0.8, 1.6])
+    assert p.is_leaf and p.requires_grad
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+    lambda ps: optim.Adam(ps, lr=0.05),
+], ids=["SGD", "Adam"])
+def test_least_squares_loss_drops_a_hundredfold(make):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(64, 4)).astype(np.float32)
+    y = X @ np.array([1.5, -2.0, 0.5, 3.0], dtype=np.float32) + 0.01 * rng.normal(size=64).astype(np.float32)
+    w = tm.tensor(np.zeros(4, dtype=np.float32), requires_grad=True)
+    opt = make([w])
+    losses = []
+    for _ in range(150):
+        opt.zero_grad()
+        loss = ((tm.tensor(X) @ w - tm.tensor(y)) ** 2).mean()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0] / 100
+
+
+# ---------------------------------------------------------------------------------------------
+# Learning-rate schedules.
+# ---------------------------------------------------------------------------------------------
+
+
+def _two_group_sgd():
+    a, b = param(0.0), param(0.0)
+    return optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.02}], lr=0.1)
+
+
+SCHEDULES = [
+    ("StepLR", dict(step_size=3, gamma=0.5)),
+    ("CosineAnnealingLR", dict(T_max=10, eta_min=0.001)),
+    ("LinearLR", dict(start_factor=0.25, end_factor=1.0, total_iters=4)),
+]
+
+
+@pytest.mark.parametrize("name, kwargs", SCHEDULES)
+def test_schedules_give_torchs_learning_rates_for_each_group(name, kwargs):
+    torch = pytest.importorskip("torch")
+    opt = _two_group_sgd()
+    ref_opt = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)]},
+                               {"params": [torch.zeros(1, requires_grad=True)], "lr": 0.02}], lr=0.1)
+    sched = getattr(optim, name)(opt, **kwargs)
+    ref = getattr(torch.optim.lr_scheduler, name)(ref_opt, **kwargs)
+    for _ in range(25):
+        np.testing.assert_allclose(sched.get_last_lr(), ref.get_last_lr(), rtol=1e-12, atol=1e-15)
+        assert sched.last_epoch == ref.last_epoch
+        ref_opt.step()
+        ref.step()
+        sched.step()
+
+
+def test_step_lr_multiplies_by_gamma_every_step_size_epochs():
+    opt = _two_group_sgd()
+    sched = optim.StepLR(opt, step_size=2, gamma=0.5)
+    seen = []
+    for _ in range(6):
+        seen.append(sched.get_last_lr())
+        sched.step()
+    np.testing.assert_allclose(seen, [[0.1, 0.02], [0.1, 0.02], [0.05, 0.01], [0.05, 0.01],
+                                      [0.025, 0.005], [0.025, 0.005]])
+
+
+def test_cosine_schedule_reaches_eta_min_at_t_max_and_the_midpoint_halfway():
+    opt = _two_group_sgd()
+    sched = optim.CosineAnnealingLR(opt, T_max=4, eta_min=0.01)
+    lrs = [sched.get_last_lr()]
+    for _ in range(4):
+        sched.step()
+        lrs.append(sched.get_last_lr())
+    np.testing.assert_allclose(lrs[0], [0.1, 0.02])
+    np.testing.assert_allclose(lrs[2], [(0.1 + 0.01) / 2, (0.02 + 0.01) / 2])
+    np.testing.assert_allclose(lrs[4], [0.01, 0.01])
+
+
+def test_the_optimizer_steps_with_the_scheduled_lr():
+    p = param(0.0)
+    opt = optim.SGD([p], lr=1.0)
+    sched = optim.StepLR(opt, step_size=1, gamma=0.1)
+    sched.step()
+    p.grad = np.array([1.0])
+    opt.step()
+    np.testing.assert_allclose(p.data, [-0.1])
+
+
+def test_scheduler_state_dict_resumes_the_schedule():
+    sched = optim.CosineAnnealingLR(_two_group_sgd(), T_max=10)
+    for _ in range(4):
+        sched.step()
+    other = optim.CosineAnnealingLR(_two_group_sgd(), T_max=10)
+    other.load_state_dict(sched.state_dict())
+    sched.step()
+    other.step()
+    assert other.last_epoch == 5 and other.get_last_lr() == sched.get_last_lr()
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input.
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("build, error, match", [
+    (lambda: optim.SGD([param(1.0)], lr=-0.1), ValueError, "SGD: lr must be >= 0, got -0.1"),
+    (lambda: optim.SGD([param(1.0)], lr="fast"), TypeError, "SGD: lr must be a number"),
+    (lambda: optim.SGD([param(1.0)], lr=0.1, momentum=-0.5), ValueError, "SGD: momentum must be >= 0"),
+    (lambda: optim.SGD([param(1.0)], lr=0.1, weight_decay=-1), ValueError, "SGD: weight_decay must be >= 0"),
+    (lambda: optim.SGD([param(1.0)], lr=0.1, nesterov=True), ValueError, "nesterov=True needs momentum > 0"),
+    (lambda: optim.SGD([param(1.0)], lr=0.1, momentum=0.9, nesterov=True, dampening=0.1),
+     ValueError, "nesterov=True needs momentum > 0 and dampening 0"),
+    (lambda: optim.Adam([param(1.0)], betas=(1.0, 0.999)), ValueError, r"Adam: betas\[0\] must be in \[0, 1\)"),
+    (lambda: optim.AdamW([param(1.0)], betas=(0.9, -0.1)), ValueError, r"AdamW: betas\[1\] must be in \[0, 1\)"),
+    (lambda: optim.Adam([param(1.0)], betas=0.9), TypeError, "Adam: betas must be a pair"),
+    (lambda: optim.Adam([param(1.0)], eps=0.0), ValueError, "Adam: eps must be > 0"),
+    (lambda: optim.SGD([], lr=0.1), ValueError, "SGD: params is an empty list"),
+    (lambda: optim.SGD([{"params": []}], lr=0.1), ValueError, "empty 'params' list"),
+    (lambda: optim.SGD(param(1.0), lr=0.1), TypeError, "a single Tensor"),
+    (lambda: optim.SGD([np.zeros(2)], lr=0.1), TypeError, r"params\[0\] must be a Tensor, got ndarray"),
+    (lambda: optim.SGD([tm.tensor(np.array([1, 2]))], lr=0.1), TypeError, "must be a float tensor, got dtype int64"),
+    (lambda: optim.SGD([param(1.0) * 2.0], lr=0.1), ValueError, "only leaf tensors"),
+    (lambda: optim.SGD([{"params": [param(1.0)], "momentun": 0.9}], lr=0.1), ValueError, r"unknown option\(s\) \['momentun'\]"),
+    (lambda: optim.StepLR(_two_group_sgd(), step_size=0), ValueError, "StepLR: step_size must be a positive integer"),
+    (lambda: optim.CosineAnnealingLR(_two_group_sgd(), T_max=2.5), ValueError, "T_max must be a positive integer"),
+    (lambda: optim.StepLR("sgd", step_size=2), TypeError, "must be a tinymed Optimizer"),
+])
+def test_bad_arguments_raise_naming_the_argument(build, error, match):
+    with pytest.raises(error, match=match):
+        build()
+
+
+def test_a_parameter_in_two_groups_or_twice_in_one_is_rejected():
+    p = param(1.0)
+    with pytest.raises(ValueError, match="appears twice"):
+        optim.SGD([{"params": [p]}, {"params": [p]}], lr=0.1)
+    with pytest.raises(ValueError, match="appears twice"):
+        optim.Adam([p, p])
+
+
+def test_step_rejects_a_grad_of_the_wrong_shape_or_dtype():
+    p = tm.tensor(np.zeros(3, dtype=np.float32), requires_grad=True)
+    opt = optim.SGD([p], lr=0.1)
+    p.grad = np.zeros(2, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"SGD.step: a parameter of shape \(3,\) has a grad of shape \(2,\)"):
+        opt.step()
+    p.grad = np.zeros(3)
+    with pytest.raises(TypeError, match="SGD.step: a float32 parameter has a float64 grad"):
+        opt.step()
