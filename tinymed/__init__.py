@@ -9,10 +9,11 @@ from tinymed.autograd import Function, Tensor, get_default_dtype, no_grad, set_d
 from tinymed.ops import concatenate, stack, tensor, where
 from tinymed.gradcheck import GradcheckError, gradcheck
 from tinymed.random import manual_seed
+from tinymed.transfer import load, save
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Function", "GradcheckError", "Tensor", "concatenate", "get_default_dtype", "gradcheck",
-    "manual_seed", "no_grad", "set_default_dtype", "stack", "tensor", "where",
+    "load", "manual_seed", "no_grad", "save", "set_default_dtype", "stack", "tensor", "where",
 ]
