@@ -372,8 +372,11 @@ def youden_threshold(y, scores):
     y, scores: (N,) -> a float, one of the scores; predict positive when score >= it. Among
     equally good thresholds the highest is returned.
     """
-    fpr, tpr, thresholds = roc_curve(y, scores)
-    return float(thresholds[1:][np.argmax(tpr[1:] - fpr[1:])])
+    y, scores = _pair(y, scores, "youden_threshold", one_label=True)
+    _require_classes(y, "youden_threshold")
+    tps, fps, thresholds = _counts_at_thresholds(y, scores)
+    # J * n_pos * n_neg in integers, so that equally good thresholds tie exactly.
+    return float(thresholds[np.argmax(tps * fps[-1] - fps * tps[-1])])
 
 
 def threshold_for_sensitivity(y, scores, target):

@@ -1,0 +1,1 @@
+"""Slow, obviously-correct reference implementations (plain Python loops) that the fast code is checked against."""
