@@ -77,7 +77,8 @@ class ArrayDataset(Dataset):
             raise ValueError("ArrayDataset: needs at least one array, got none")
         arrays = tuple(np.asarray(a) for a in arrays)
         if any(a.ndim == 0 for a in arrays):
-            raise ValueError(f"ArrayDataset: every array needs a first (sample) axis, got shapes {[a.shape for a in arrays]}")
+            shapes = [a.shape for a in arrays]
+            raise ValueError(f"ArrayDataset: every array needs a first (sample) axis, got shapes {shapes}")
         lengths = [a.shape[0] for a in arrays]
         if len(set(lengths)) != 1:
             raise ValueError(f"ArrayDataset: all arrays must have the same first length, got lengths {lengths}")
@@ -112,11 +113,15 @@ class Subset(Dataset):
         self.indices = np.asarray(indices)
         n = len(dataset)
         if self.indices.ndim != 1 or (self.indices.size and not np.issubdtype(self.indices.dtype, np.integer)):
-            raise ValueError(f"Subset: indices must be a 1-D array of ints, got shape {self.indices.shape} dtype {self.indices.dtype}")
+            raise ValueError(
+                f"Subset: indices must be a 1-D array of ints, got shape {self.indices.shape} dtype {self.indices.dtype}"
+            )
         self.indices = self.indices.astype(np.intp)
         outside = self.indices[(self.indices < 0) | (self.indices >= n)]
         if outside.size:
-            raise ValueError(f"Subset: indices must be in [0, {n}) for a dataset of {n} samples, got {outside[:5].tolist()}")
+            raise ValueError(
+                f"Subset: indices must be in [0, {n}) for a dataset of {n} samples, got {outside[:5].tolist()}"
+            )
 
     def __len__(self):
         return len(self.indices)
@@ -172,7 +177,9 @@ class WeightedRandomSampler(Sampler):
     def __init__(self, weights, num_samples, replacement=True, seed=None):
         w = np.asarray(weights, dtype=np.float64)
         if w.ndim != 1 or w.size == 0:
-            raise ValueError(f"WeightedRandomSampler: weights must have shape (N,), one per sample, got shape {w.shape}")
+            raise ValueError(
+                f"WeightedRandomSampler: weights must have shape (N,), one per sample, got shape {w.shape}"
+            )
         if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
             raise ValueError("WeightedRandomSampler: weights must be finite, >= 0, and not all 0")
         self.num_samples = _check_count(num_samples, "WeightedRandomSampler", "num_samples")
@@ -190,7 +197,8 @@ class WeightedRandomSampler(Sampler):
         return self.num_samples
 
     def _epoch(self):
-        return self.rng.choice(self.data_size, size=self.num_samples, replace=self.replacement, p=self.weights / self.weights.sum())
+        p = self.weights / self.weights.sum()
+        return self.rng.choice(self.data_size, size=self.num_samples, replace=self.replacement, p=p)
 
 
 _USE_WEIGHTED_SAMPLER = (
@@ -206,7 +214,7 @@ def _label_groups(labels, where):
     y = _class_labels(labels, where, _USE_WEIGHTED_SAMPLER, name="labels")
     classes, _, members = _class_indices(y)
     if len(classes) < 2:
-        raise ValueError(f"{where}: labels hold a single class ({classes[0]!r}); there is nothing to balance")
+        raise ValueError(f"{where}: labels hold a single class ({classes.tolist()[0]!r}); there is nothing to balance")
     return y.shape[0], members
 
 
@@ -278,7 +286,8 @@ class BalancedBatchSampler(Sampler):
         k = len(self.members)
         if self.batch_size % k:
             raise ValueError(
-                f"BalancedBatchSampler: batch_size={self.batch_size} must be divisible by the number of classes, {k}"
+                f"BalancedBatchSampler: batch_size={self.batch_size} must be divisible by the number of "
+                f"classes, {k}"
             )
         self.per_class = self.batch_size // k
         self.num_batches = -(-max(len(m) for m in self.members) // self.per_class)
@@ -290,7 +299,10 @@ class BalancedBatchSampler(Sampler):
     def _epoch(self):
         """(num_batches, batch_size): row b is batch b, classes mixed within the row."""
         count = self.num_batches * self.per_class
-        columns = [self.rng.permutation(_spread(m, count, self.rng)).reshape(self.num_batches, self.per_class) for m in self.members]
+        columns = [
+            self.rng.permutation(_spread(m, count, self.rng)).reshape(self.num_batches, self.per_class)
+            for m in self.members
+        ]
         return self.rng.permuted(np.concatenate(columns, axis=1), axis=1)
 
 
@@ -314,16 +326,23 @@ class DataLoader:
     (``ArrayDataset``, ``Subset``) hands over each batch at once; any other is read sample by sample.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, drop_last=False, seed=None, batch_sampler=None):
+    def __init__(
+        self, dataset, batch_size=1, shuffle=False, sampler=None, drop_last=False, seed=None, batch_sampler=None
+    ):
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(f"DataLoader: dataset must have __len__ and __getitem__, got {type(dataset).__name__}")
         self.batch_size = _check_count(batch_size, "DataLoader", "batch_size")
         if isinstance(sampler, BalancedBatchSampler):
-            raise ValueError("DataLoader: BalancedBatchSampler yields whole batches; pass it as batch_sampler=, not sampler=")
+            raise ValueError(
+                "DataLoader: BalancedBatchSampler yields whole batches; pass it as batch_sampler=, not sampler="
+            )
         if shuffle and sampler is not None:
             raise ValueError("DataLoader: shuffle=True and sampler are exclusive (the sampler decides the order)")
         if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
-            raise ValueError("DataLoader: batch_sampler fixes the batches, so batch_size, shuffle, sampler and drop_last must stay at their defaults")
+            raise ValueError(
+                "DataLoader: batch_sampler fixes the batches, so batch_size, shuffle, sampler and drop_last "
+                "must stay at their defaults"
+            )
         if seed is not None and not shuffle:
             raise ValueError("DataLoader: seed is used only for shuffle=True; give a sampler its own seed")
         order = batch_sampler if batch_sampler is not None else sampler

@@ -73,11 +73,12 @@ def class_weights(labels):
 
     Example (the course's): 6 normals and 2 masses in 8 give ``w_pos = 6/8`` and ``w_neg = 2/8``.
 
-    Unlike PyTorch's ``BCEWithLogitsLoss(pos_weight=n_neg / n_pos)``, which leaves negatives at
-    weight 1, both classes are weighted here and the weights sum to 1.
+    The ratio ``w_pos / w_neg = n_neg / n_pos`` is the usual ``pos_weight`` of PyTorch's
+    ``BCEWithLogitsLoss``, which leaves negatives at weight 1; here both classes are weighted and
+    the two weights sum to 1.
 
-    A label (column) with no positive or no negative example raises ValueError: one of its two
-    weights would be 0 and that class would vanish from the loss.
+    A label (column) with no positive or no negative example raises ValueError: the weight of the
+    class that is present would be 0, and so would that label's loss, whatever the model predicts.
     """
     arr = _binary_labels(labels, "class_weights")
     pos_freq, neg_freq = class_frequencies(arr)
@@ -86,11 +87,11 @@ def class_weights(labels):
         n_pos = int(columns[:, c].sum())
         if n_pos in (0, columns.shape[0]):
             which = "labels" if arr.ndim == 1 else f"label column {c}"
-            missing = "positive" if n_pos == 0 else "negative"
+            missing, present = ("positive", "negative") if n_pos == 0 else ("negative", "positive")
             raise ValueError(
                 f"class_weights: {which} has no {missing} example ({n_pos} of {columns.shape[0]} are 1), "
-                f"so the {'negative' if n_pos == 0 else 'positive'} weight would be 0 and the weighted "
-                f"loss would ignore the {missing} class"
+                f"so the {present} weight (the {missing} frequency) would be 0 and the weighted loss of "
+                f"this label would be 0 whatever the model predicts"
             )
     return neg_freq, pos_freq
 
@@ -177,7 +178,9 @@ def _check_strategy(strategy, method):
     """Reject an unknown ``sampling_strategy`` before anything is computed."""
     if isinstance(strategy, str):
         if strategy not in STRATEGIES:
-            raise ValueError(f"resample: sampling_strategy must be one of {STRATEGIES}, a float or a dict, got {strategy!r}")
+            raise ValueError(
+                f"resample: sampling_strategy must be one of {STRATEGIES}, a float or a dict, got {strategy!r}"
+            )
         if (method, strategy) in (("over", "majority"), ("under", "minority")):
             raise ValueError(
                 f"resample: sampling_strategy={strategy!r} cannot be used with method={method!r} "
@@ -212,21 +215,27 @@ def _target_counts(classes, counts, strategy, method):
     if isinstance(strategy, dict):
         unknown = [c for c in strategy if c not in count]
         if unknown:
-            raise ValueError(f"resample: sampling_strategy names classes {unknown} that are not in y (y has {list(count)})")
+            raise ValueError(
+                f"resample: sampling_strategy names classes {unknown} that are not in y (y has {list(count)})"
+            )
         for c, n in strategy.items():
             if isinstance(n, bool) or not isinstance(n, Integral) or n < 0:
                 raise ValueError(f"resample: sampling_strategy[{c!r}] must be an int >= 0, got {n!r}")
             if method == "over" and n < count[c]:
                 raise ValueError(
-                    f"resample: with method='over' sampling_strategy[{c!r}] = {n} must be >= the {count[c]} samples class {c!r} has"
+                    f"resample: with method='over' sampling_strategy[{c!r}] = {n} must be >= the "
+                    f"{count[c]} samples class {c!r} has"
                 )
             if method == "under" and n > count[c]:
                 raise ValueError(
-                    f"resample: with method='under' sampling_strategy[{c!r}] = {n} must be <= the {count[c]} samples class {c!r} has"
+                    f"resample: with method='under' sampling_strategy[{c!r}] = {n} must be <= the "
+                    f"{count[c]} samples class {c!r} has"
                 )
         return {c: int(n) for c, n in strategy.items()}
     if len(classes) != 2:
-        raise ValueError(f"resample: a float sampling_strategy needs binary y, but y has {len(classes)} classes; use a dict")
+        raise ValueError(
+            f"resample: a float sampling_strategy needs binary y, but y has {len(classes)} classes; use a dict"
+        )
     if method == "over":
         # imbalanced-learn: the minority class grows to int(ratio * n_majority), and must grow.
         added = int(n_maj * strategy - count[minority])
@@ -275,17 +284,21 @@ def resample(X, y, method="over", sampling_strategy="auto", seed=None):
     labels = _class_labels(y, "resample", _MULTILABEL_HINT)
     if X.ndim == 0 or X.shape[0] != labels.shape[0]:
         raise ValueError(
-            f"resample: X has {X.shape[0] if X.ndim else 'no'} samples (shape {X.shape}) but y has {labels.shape[0]}"
+            f"resample: X has {X.shape[0] if X.ndim else 'no'} samples (shape {X.shape}) "
+            f"but y has {labels.shape[0]}"
         )
     _check_strategy(sampling_strategy, method)
     rng = get_generator(seed, name="resample: seed")
     classes, counts, members = _class_indices(labels)
     if len(classes) < 2:
-        raise ValueError(f"resample: y holds a single class ({classes[0]!r}); there is nothing to balance")
+        raise ValueError(f"resample: y holds a single class ({classes.tolist()[0]!r}); there is nothing to balance")
     targets = _target_counts(classes, counts, sampling_strategy, method)
     position = {c: k for k, c in enumerate(classes.tolist())}
     if method == "over":
-        extra = [rng.choice(members[position[c]], size=n - counts[position[c]], replace=True) for c, n in sorted(targets.items())]
+        extra = [
+            rng.choice(members[position[c]], size=n - counts[position[c]], replace=True)
+            for c, n in sorted(targets.items())
+        ]
         index = np.concatenate([np.arange(labels.shape[0]), *extra])
     else:
         kept = [

@@ -55,7 +55,10 @@ class Normalize:
         self.mean = np.atleast_1d(np.asarray(mean, dtype=np.float64))
         self.std = np.atleast_1d(np.asarray(std, dtype=np.float64))
         if self.mean.ndim != 1 or self.std.ndim != 1:
-            raise ValueError(f"Normalize: mean and std must be numbers or 1-D sequences, got shapes {self.mean.shape}, {self.std.shape}")
+            raise ValueError(
+                f"Normalize: mean and std must be numbers or 1-D sequences, "
+                f"got shapes {self.mean.shape}, {self.std.shape}"
+            )
         if not (self.std > 0).all():
             raise ValueError(f"Normalize: std must be > 0, got {self.std.tolist()}")
 
@@ -63,7 +66,9 @@ class Normalize:
         _check_image(x, "Normalize")
         for name, value in (("mean", self.mean), ("std", self.std)):
             if value.size not in (1, x.shape[0]):
-                raise ValueError(f"Normalize: {name} has {value.size} entries but x has {x.shape[0]} channels (x.shape={x.shape})")
+                raise ValueError(
+                    f"Normalize: {name} has {value.size} entries but x has {x.shape[0]} channels (x.shape={x.shape})"
+                )
         mean = self.mean.astype(x.dtype)[:, None, None]
         std = self.std.astype(x.dtype)[:, None, None]
         return (x - mean) / std
@@ -137,7 +142,9 @@ class RandomRotation:
                 raise ValueError(f"RandomRotation: degrees must be >= 0 when a number, got {degrees}")
             degrees = (-degrees, degrees)
         if not (isinstance(degrees, (tuple, list)) and len(degrees) == 2 and degrees[0] <= degrees[1]):
-            raise ValueError(f"RandomRotation: degrees must be a number >= 0 or a pair (lo, hi) with lo <= hi, got {degrees!r}")
+            raise ValueError(
+                f"RandomRotation: degrees must be a number >= 0 or a pair (lo, hi) with lo <= hi, got {degrees!r}"
+            )
         self.degrees = (float(degrees[0]), float(degrees[1]))
         self.rng = get_generator(seed, name="RandomRotation: seed")
 
