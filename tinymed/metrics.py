@@ -8,8 +8,9 @@ bootstrap interval) and at whether a probability of 0.8 means 80% (a calibration
 Plain NumPy: ``y`` and ``scores`` may be lists, NumPy arrays or anything with ``.numpy()``
 (a tinymed Tensor). ``y`` holds labels 0/1 (or booleans); ``scores`` are probabilities or any
 real-valued scores where higher means "more likely positive". Shapes are (N,) for one label or
-(N, C) for C labels (multi-label chest X-rays): then every metric gives an array of C values,
-one per column. A (N,) with a (N, 1) is taken as one label.
+(N, C) for C labels (multi-label chest X-rays): the metrics at a threshold, ``roc_auc``,
+``average_precision`` and ``report`` then give one value per column; the curves, the bootstrap
+and the threshold choosers take one label at a time. A (N,) with a (N, 1) is one label.
 
 Undefined values: when a ratio's denominator is 0 (the PPV of a model that predicts no
 positives, the sensitivity on data with no positives) the metric returns ``nan``, silently.
