@@ -3,6 +3,11 @@
     import tinymed.nn as nn
     import tinymed.nn.functional as F
 """
+from tinymed.nn import functional
 from tinymed.nn.module import Identity, Module, ModuleList, Parameter, Sequential
+from tinymed.nn.losses import BCEWithLogitsLoss, CrossEntropyLoss, FocalLoss, WeightedBCELoss
 
-__all__ = ["Identity", "Module", "ModuleList", "Parameter", "Sequential"]
+__all__ = [
+    "BCEWithLogitsLoss", "CrossEntropyLoss", "FocalLoss", "Identity", "Module", "ModuleList",
+    "Parameter", "Sequential", "WeightedBCELoss", "functional",
+]
