@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinymed as tm
+import tinymed.nn as nn
 from tinymed import optim
 
 # A fixed convex quadratic L(p) = 0.5 p.A.p - b.p, whose gradient A p - b the references use.
@@ -209,6 +210,49 @@ def test_a_parameter_frozen_mid_training_stops_despite_its_momentum(make):
     p.requires_grad_(True)
     opt.step()  # requires grad again, but no grad: still skipped
     assert p.data.tobytes() == before.tobytes()
+
+
+class _Affine(nn.Module):
+    def __init__(self, weight):
+        super().__init__()
+        self.weight = nn.Parameter(weight)
+
+    def forward(self, x):
+        return x @ self.weight
+
+
+class _TwoStageNet(nn.Module):
+    """`features` then `classifier`, the shape of the models fine-tuned in transfer learning."""
+
+    def __init__(self, rng):
+        super().__init__()
+        self.features = _Affine(rng.normal(size=(3, 4)))
+        self.classifier = _Affine(rng.normal(size=(4, 1)))
+
+    def forward(self, x):
+        return self.classifier(self.features(x).relu())
+
+
+@pytest.mark.parametrize("make", HEAVY_OPTIONS.values(), ids=HEAVY_OPTIONS.keys())
+def test_fine_tuning_with_frozen_features_moves_only_the_classifier(make):
+    rng = np.random.default_rng(2)
+    model = _TwoStageNet(rng)
+    x, y = tm.tensor(rng.normal(size=(8, 3))), tm.tensor(rng.normal(size=(8, 1)))
+    opt = make(model.parameters())
+
+    def train_step():
+        opt.zero_grad()
+        ((model(x) - y) ** 2).mean().backward()
+        opt.step()
+
+    train_step()  # pre-training fills the momentum buffers / moments of the features
+    model.features.freeze()
+    features_before = model.features.weight.data.copy()
+    classifier_before = model.classifier.weight.data.copy()
+    for _ in range(3):
+        train_step()
+    assert model.features.weight.data.tobytes() == features_before.tobytes()
+    assert not np.array_equal(model.classifier.weight.data, classifier_before)
 
 
 def test_zero_grad_sets_every_grad_to_none():
