@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.reference import data_reference as ref
+from reference import data_reference as ref
 from tinymed import data, imbalance
 
 # --- datasets -------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from tests.reference import imbalance_reference as ref
+from reference import imbalance_reference as ref
 from tinymed import imbalance
 
 # --- frequencies and the course's class weights ---------------------------------------------
