@@ -8,8 +8,9 @@ from hypothesis.extra import numpy as hnp
 
 import tinymed as tm
 import tinymed.nn.functional as F
-from tests.reference import functional_reference as ref
 from tinymed.testing import assert_gradients
+
+from reference import functional_reference as ref
 
 
 def randn(*shape, seed=0, dtype=np.float64, requires_grad=True):

@@ -15,6 +15,7 @@ tree. The semantics and the state-dict keys are PyTorch's ("features.0.weight",
 """
 import collections
 import itertools
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -196,15 +197,14 @@ class Module:
     def children(self):
         return (m for _, m in self.named_children())
 
-    def _named_members(self, kind, prefix, recurse, remove_duplicate=True):
-        walk = self.named_modules(prefix, remove_duplicate) if recurse else [(prefix, self)]
+    def _named_members(self, kind, prefix, recurse):
+        walk = self.named_modules(prefix) if recurse else [(prefix, self)]
         seen = set()
         for module_name, module in walk:
             for name, value in getattr(module, kind).items():
-                if value is None or (remove_duplicate and id(value) in seen):
-                    continue
-                seen.add(id(value))
-                yield _join(module_name, name), value
+                if value is not None and id(value) not in seen:
+                    seen.add(id(value))
+                    yield _join(module_name, name), value
 
     def named_parameters(self, prefix="", recurse=True):
         """(dotted name, Parameter) pairs, e.g. ("features.0.weight", ...); shared ones once."""
@@ -328,7 +328,7 @@ class Module:
         checked before anything is loaded, so a failed load leaves the model unchanged (PyTorch
         raises a RuntimeError after loading what it could).
         """
-        if not isinstance(state_dict, collections.abc.Mapping):
+        if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict: state_dict must be a dict of arrays, got {type(state_dict).__name__}")
         targets = {}
         for module_name, module in self.named_modules(remove_duplicate=False):
@@ -421,11 +421,11 @@ class Module:
         return "\n".join(lines)
 
     def _output_shapes(self, input_shape):
-        shape = tuple(input_shape)
-        if not all(isinstance(n, (int, np.integer)) and n > 0 for n in shape):
+        shape = (input_shape,) if isinstance(input_shape, (int, np.integer)) else input_shape
+        if not isinstance(shape, (tuple, list)) or not all(isinstance(n, (int, np.integer)) and n > 0 for n in shape):
             raise ValueError(f"summary: input_shape must be a tuple of positive ints (one example, no batch axis), got {input_shape!r}")
         first = next(self.parameters(), None)
-        x = Tensor(np.zeros((1,) + shape, dtype=get_default_dtype() if first is None else first.dtype))
+        x = Tensor(np.zeros((1, *shape), dtype=get_default_dtype() if first is None else first.dtype))
         shapes, modes = {}, [(m, m.training) for m in self.modules()]
 
         def record(module, inputs, output):
