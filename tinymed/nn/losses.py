@@ -14,9 +14,10 @@ logits here goes through
 which never exponentiates a positive number: losses and gradients stay finite at logits of
 +-1000. `cross_entropy` subtracts the row maximum inside log_softmax for the same reason.
 
-Targets are constants: no gradient flows to them. The course's losses (`weighted_binary_cross_entropy`,
-`focal_loss`) want labels exactly 0 or 1; `binary_cross_entropy[_with_logits]` also take soft
-labels in [0, 1], as PyTorch does. Unlike PyTorch, targets outside [0, 1] raise a ValueError.
+Targets and weights are constants: no gradient flows to them. The course's losses
+(`weighted_binary_cross_entropy`, `focal_loss`) want labels exactly 0 or 1;
+`binary_cross_entropy[_with_logits]` also take soft labels in [0, 1], as PyTorch does. Unlike
+PyTorch, targets outside [0, 1] raise a ValueError.
 """
 from numbers import Real
 
@@ -184,14 +185,16 @@ def _label_weights(fn, name, w, shape=None):
 
 
 def _check_number(fn, name, value, lo, hi=np.inf):
-    if isinstance(value, bool) or not isinstance(value, Real) or not lo <= value <= hi:
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{fn}: {name} must be a number, got {type(value).__name__}")
+    if not lo <= value <= hi:
         raise ValueError(f"{fn}: {name} must be a number in [{lo}, {hi}], got {value!r}")
 
 
 def _check_alpha(fn, alpha):
-    # None or a negative alpha switches alpha weighting off (as torchvision).
-    if alpha is not None and not (isinstance(alpha, Real) and not isinstance(alpha, bool) and alpha < 0):
-        _check_number(fn, "alpha", alpha, 0.0, 1.0)
+    # None or a negative alpha switches alpha weighting off (as torchvision); above 1 is a mistake.
+    if alpha is not None:
+        _check_number(fn, "alpha", alpha, -np.inf, 1.0)
 
 
 def _reduce(loss, reduction):
@@ -256,8 +259,9 @@ def _class_indices(fn, t, shape):
             f"{fn}: target has shape {t.shape} but logits has shape {shape}: expected class indices "
             f"of shape {expected} or class probabilities of shape {shape}"
         )
-    if t.dtype.kind == "f" and (t != np.round(t)).any():
-        raise ValueError(f"{fn}: class indices in target must be whole numbers, found {t[t != np.round(t)][:5].tolist()}")
+    fractional = t != np.round(t)
+    if fractional.any():
+        raise ValueError(f"{fn}: class indices in target must be whole numbers, found {t[fractional][:5].tolist()}")
     bad = (t < 0) | (t >= shape[1])
     if bad.any():
         raise ValueError(
@@ -295,8 +299,9 @@ def cross_entropy(logits, target, weight=None, reduction="mean", label_smoothing
     index = None
     if t.shape == x.shape:
         q = t.astype(np.float64)
-        if not ((q >= 0) & (q <= 1)).all():
-            raise ValueError(f"{fn}: class probabilities in target must be in [0, 1], found {q[~((q >= 0) & (q <= 1))][:5].tolist()}")
+        outside = ~((q >= 0) & (q <= 1))
+        if outside.any():
+            raise ValueError(f"{fn}: class probabilities in target must be in [0, 1], found {q[outside][:5].tolist()}")
     else:
         index = _class_indices(fn, t, x.shape)
         q = np.moveaxis(np.eye(n_classes)[index], -1, 1)  # one-hot (N, d1.., C) -> (N, C, d1..)
@@ -324,6 +329,8 @@ def weighted_binary_cross_entropy(input, target, pos_weights, neg_weights, from_
     "class_sum", the number the course's grader prints:
 
         L = sum_c (1/N) sum_i -(w_pos[c] y_ic log(p_ic + eps) + w_neg[c] (1 - y_ic) log(1 - p_ic + eps))
+
+    (with eps = 0 and p = sigmoid(x) when from_logits=True).
 
     Example: 6 normal and 2 mass X-rays. With w_pos = 6/8 (the fraction of negatives) and
     w_neg = 2/8 (of positives), the positives contribute 2 * 6/8 and the negatives 6 * 2/8 times
@@ -454,7 +461,9 @@ class WeightedBCELoss(_Loss):
         self.register_buffer("pos_weights", _label_weights(fn, "pos_weights", pos_weights))
         self.register_buffer("neg_weights", _label_weights(fn, "neg_weights", neg_weights))
         if self.pos_weights.ndim == self.neg_weights.ndim == 1 and self.pos_weights.shape != self.neg_weights.shape:
-            raise ValueError(f"{fn}: pos_weights has {self.pos_weights.size} labels but neg_weights has {self.neg_weights.size}")
+            raise ValueError(
+                f"{fn}: pos_weights has {self.pos_weights.size} labels but neg_weights has {self.neg_weights.size}"
+            )
         _check_number(fn, "epsilon", epsilon, 0.0)
         self.from_logits, self.epsilon = bool(from_logits), epsilon
         self.reduction = _check_reduction(fn, reduction, REDUCTIONS + ("class_sum",))
