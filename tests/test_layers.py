@@ -228,6 +228,13 @@ def test_every_layer_keeps_float32_in_and_out_and_in_its_gradients(name, factory
         assert p.grad is None or p.grad.dtype == np.float32
 
 
+@pytest.mark.parametrize("name, factory, shape", _LAYERS, ids=_LAYER_IDS)
+def test_every_layer_rejects_a_bare_numpy_array_naming_itself(name, factory, shape):
+    layer = factory()
+    with pytest.raises(TypeError, match=rf"^{type(layer).__name__}\(.*\): expected a tinymed Tensor, got ndarray"):
+        layer(np.zeros(shape, dtype=np.float32))
+
+
 def test_dropout_in_training_passes_gradcheck_when_each_call_draws_the_same_mask():
     x = _randn(3, 5, requires_grad=True)
     assert tm.gradcheck(lambda x: Dropout(0.4, seed=3)(x), (x,))

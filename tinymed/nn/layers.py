@@ -338,6 +338,7 @@ class ReLU(Module):
     """max(x, 0), element-wise. Any shape."""
 
     def forward(self, x):
+        _check_input(self, x)
         return F.relu(x)
 
 
@@ -345,6 +346,7 @@ class Sigmoid(Module):
     """1 / (1 + exp(-x)), element-wise. Any shape."""
 
     def forward(self, x):
+        _check_input(self, x)
         return F.sigmoid(x)
 
 
@@ -352,6 +354,7 @@ class Tanh(Module):
     """tanh(x), element-wise. Any shape."""
 
     def forward(self, x):
+        _check_input(self, x)
         return F.tanh(x)
 
 
