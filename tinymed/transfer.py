@@ -160,6 +160,19 @@ def load_metadata(path):
         return json.loads(str(_read(archive, path, METADATA_KEY, "load_metadata")))
 
 
+PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained")
+
+
+def pretrained_path(name="simplecnn_shapes"):
+    """The path of a weight file shipped in tinymed/pretrained/ (see the JSON beside it for how
+    it was made), e.g. `transfer.load_pretrained(model, transfer.pretrained_path())`."""
+    path = os.path.join(PRETRAINED_DIR, f"{name}.npz")
+    if not os.path.isfile(path):
+        shipped = sorted(f[:-4] for f in os.listdir(PRETRAINED_DIR) if f.endswith(".npz")) if os.path.isdir(PRETRAINED_DIR) else []
+        raise FileNotFoundError(f"pretrained_path: no shipped weights named {name!r}; shipped: {shipped}")
+    return path
+
+
 # ---------------------------------------------------------------------------------------------
 # Loading pre-trained weights into a new model
 # ---------------------------------------------------------------------------------------------
