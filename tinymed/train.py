@@ -1,0 +1,167 @@
+"""The training loop, written out once: fit, evaluate, predict.
+
+One step of training is always the same five lines, and `fit` is those lines in two loops::
+
+    optimizer.zero_grad()             # forget the last step's gradients
+    logits = model(x)                 # forward: build the graph
+    loss = loss_fn(logits, y)         # one number
+    loss.backward()                   # backward: d loss / d every parameter
+    optimizer.step()                  # move each parameter against its gradient
+"""
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from tinymed import metrics
+from tinymed.autograd import Tensor, no_grad
+
+
+@dataclass
+class History:
+    """Per-epoch records of a `fit`: train_loss, val_loss and val_auc (nan where not measured,
+    e.g. without a validation loader, or when the validation set holds one class only), and the
+    seconds each epoch took."""
+
+    train_loss: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    val_auc: list = field(default_factory=list)
+    seconds: list = field(default_factory=list)
+
+    def __repr__(self):
+        rows = ["epoch  train_loss  val_loss  val_auc  seconds"]
+        for i, values in enumerate(zip(self.train_loss, self.val_loss, self.val_auc, self.seconds), 1):
+            rows.append("{:>5}  {:>10.4f}  {:>8.4f}  {:>7.3f}  {:>7.1f}".format(i, *values))
+        return "History(\n" + "\n".join(rows) + "\n)"
+
+
+def _target_like(y, out):
+    # A binary model outputs (N, 1) logits while labels come as (N,): give them the same shape.
+    if y.ndim == 1 and out.shape == (len(y), 1):
+        return y.reshape(-1, 1)
+    return y
+
+
+def _scores(logits):
+    """Probabilities from logits: a sigmoid per column (binary and multi-label outputs)."""
+    return 1.0 / (1.0 + np.exp(-np.clip(logits, -60, 60)))
+
+
+def _auc(labels, logits):
+    if logits.ndim == 2 and logits.shape[1] == 1:
+        logits = logits[:, 0]
+    if labels.shape != logits.shape:
+        return float("nan")  # e.g. multi-class softmax outputs: AUC is per class, not one number
+    try:
+        return float(np.mean(metrics.roc_auc(labels, _scores(logits))))
+    except ValueError:  # only one class present
+        return float("nan")
+
+
+def _check_loader(loader, name):
+    if not hasattr(loader, "__iter__"):
+        raise TypeError(f"{name} must be a DataLoader (or any iterable of (x, y) batches), got {type(loader).__name__}")
+
+
+def fit(model, loss_fn, optimizer, train_loader, epochs=1, val_loader=None, progress=True):
+    """Train `model` for `epochs` passes over `train_loader`; return a `History`.
+
+    train_loader / val_loader: iterables of (x, y) NumPy batches, x (N, C, H, W) or (N, D),
+    y (N,) or (N, L) (a DataLoader). Labels (N,) for (N, 1) outputs are reshaped to (N, 1).
+    progress: show a tqdm bar per epoch with the running loss.
+    After each epoch the model is evaluated on `val_loader` (loss and ROC AUC) in eval mode.
+    """
+    _check_loader(train_loader, "fit: train_loader")
+    if val_loader is not None:
+        _check_loader(val_loader, "fit: val_loader")
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"fit: epochs must be an int >= 1, got {epochs!r}")
+    history = History()
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        model.train()
+        total, count = 0.0, 0
+        bar = tqdm(train_loader, desc=f"epoch {epoch}/{epochs}", leave=False, disable=not progress)
+        for x, y, *_ in bar:
+            optimizer.zero_grad()
+            out = model(Tensor(x, dtype=_dtype(model)))
+            loss = loss_fn(out, _target_like(y, out))
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(x)
+            count += len(x)
+            bar.set_postfix(loss=f"{total / count:.4f}")
+        if count == 0:
+            raise ValueError("fit: train_loader yielded no batches (is drop_last dropping the only batch?)")
+        history.train_loss.append(total / count)
+        if val_loader is not None:
+            result = evaluate(model, val_loader, loss_fn)
+            history.val_loss.append(result["loss"])
+            history.val_auc.append(result["auc"])
+        else:
+            history.val_loss.append(float("nan"))
+            history.val_auc.append(float("nan"))
+        history.seconds.append(time.perf_counter() - start)
+    return history
+
+
+def _dtype(model):
+    first = next(iter(model.parameters()), None)
+    return np.float32 if first is None else first.dtype
+
+
+def _batches(x_or_loader, batch_size):
+    if isinstance(x_or_loader, (np.ndarray, Tensor)):
+        x = np.asarray(x_or_loader)
+        for start in range(0, len(x), batch_size):
+            yield x[start:start + batch_size], None
+    else:
+        for x, y, *_ in x_or_loader:
+            yield x, y
+
+
+def predict(model, x_or_loader, batch_size=256):
+    """The model's raw outputs (e.g. logits) for every example, stacked over batches.
+
+    x_or_loader: an array (N, ...) or a loader of (x, y) batches. Runs in eval mode (dropout
+    off, BatchNorm on its running statistics) under no_grad, and restores the model's mode.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"predict: batch_size must be an int >= 1, got {batch_size!r}")
+    outputs, _ = _run(model, x_or_loader, batch_size)
+    return outputs
+
+
+def _run(model, x_or_loader, batch_size):
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    outputs, labels = [], []
+    try:
+        with no_grad():
+            for x, y in _batches(x_or_loader, batch_size):
+                outputs.append(model(Tensor(x, dtype=_dtype(model))).data)
+                if y is not None:
+                    labels.append(np.asarray(y))
+    finally:
+        for m, mode in modes:
+            m.training = mode
+    if not outputs:
+        raise ValueError("predict: no examples to predict on (empty array or loader)")
+    return np.concatenate(outputs), (np.concatenate(labels) if labels else None)
+
+
+def evaluate(model, loader, loss_fn=None):
+    """Loss (mean over examples) and ROC AUC of `model` on a loader of (x, y) batches.
+
+    Returns a dict with "loss" (nan without `loss_fn`), "auc" (mean over label columns; nan if
+    a column has one class only), "logits" (N, ...) and "labels".
+    """
+    _check_loader(loader, "evaluate: loader")
+    logits, labels = _run(model, loader, batch_size=None)
+    loss = float("nan")
+    if loss_fn is not None:
+        with no_grad():
+            out = Tensor(logits)
+            loss = loss_fn(out, _target_like(labels, out)).item()
+    return {"loss": loss, "auc": _auc(labels, logits), "logits": logits, "labels": labels}
