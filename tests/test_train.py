@@ -1,0 +1,95 @@
+"""fit / evaluate / predict: the training loop does what its five lines say."""
+import numpy as np
+import pytest
+
+import tinymed as tm
+from tinymed import data, nn, optim, train
+from tinymed.nn.layers import Dropout, Linear, ReLU
+
+
+def separable(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 4)).astype(np.float32)
+    y = (x[:, 0] - x[:, 1] > 0).astype(np.int64)
+    return x, y
+
+
+def mlp(seed=0):
+    return nn.Sequential(Linear(4, 8, seed=seed), ReLU(), Dropout(0.2, seed=seed), Linear(8, 1, seed=seed + 1))
+
+
+def loaders(x, y, seed=0):
+    train_loader = data.DataLoader(data.ArrayDataset(x, y), batch_size=32, shuffle=True, seed=seed)
+    return train_loader, data.DataLoader(data.ArrayDataset(x, y), batch_size=64)
+
+
+def test_fit_lowers_the_loss_and_records_one_row_per_epoch():
+    x, y = separable()
+    model = mlp()
+    train_loader, val_loader = loaders(x, y)
+    history = train.fit(model, nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.2, momentum=0.9),
+                        train_loader, epochs=4, val_loader=val_loader, progress=False)
+    assert len(history.train_loss) == len(history.val_loss) == len(history.val_auc) == len(history.seconds) == 4
+    assert history.train_loss[-1] < history.train_loss[0] / 2
+    assert history.val_auc[-1] > 0.95
+    assert "train_loss" in repr(history)
+
+
+def test_fit_is_reproducible_for_a_seed():
+    x, y = separable()
+    runs = []
+    for _ in range(2):
+        model = mlp(seed=3)
+        history = train.fit(model, nn.BCEWithLogitsLoss(), optim.Adam(model.parameters(), lr=0.01),
+                            loaders(x, y, seed=5)[0], epochs=2, progress=False)
+        runs.append((history.train_loss, model.state_dict()))
+    assert runs[0][0] == runs[1][0]
+    for key in runs[0][1]:
+        np.testing.assert_array_equal(runs[0][1][key], runs[1][1][key])
+
+
+def test_evaluate_matches_a_loss_computed_by_hand_on_predict():
+    x, y = separable()
+    model = mlp()
+    result = train.evaluate(model, loaders(x, y)[1], nn.BCEWithLogitsLoss())
+    logits = train.predict(model, x)
+    np.testing.assert_allclose(result["logits"], logits)
+    p = 1 / (1 + np.exp(-logits[:, 0].astype(np.float64)))
+    by_hand = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    assert result["loss"] == pytest.approx(by_hand, rel=1e-5)
+    assert 0.0 <= result["auc"] <= 1.0
+
+
+def test_predict_runs_in_eval_mode_without_a_graph_and_restores_the_mode():
+    x, _ = separable(50)
+    model = mlp()
+    model.train()
+    first = train.predict(model, x, batch_size=7)
+    second = train.predict(model, tm.tensor(x), batch_size=50)
+    np.testing.assert_allclose(first, second, rtol=1e-5)  # dropout is off: batching does not matter
+    assert first.shape == (50, 1) and first.dtype == np.float32
+    assert model.training and all(m.training for m in model.modules())
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_validation_auc_is_nan_when_the_validation_set_has_one_class():
+    x, y = separable()
+    model = mlp()
+    keep = y == 0
+    history = train.fit(model, nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.1),
+                        loaders(x, y)[0], val_loader=loaders(x[keep], y[keep])[1], progress=False)
+    assert np.isnan(history.val_auc[0]) and np.isfinite(history.val_loss[0])
+
+
+def test_bad_arguments_are_named():
+    x, y = separable()
+    model = mlp()
+    sgd = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="epochs must be an int >= 1, got 0"):
+        train.fit(model, nn.BCEWithLogitsLoss(), sgd, loaders(x, y)[0], epochs=0)
+    with pytest.raises(TypeError, match="train_loader must be a DataLoader"):
+        train.fit(model, nn.BCEWithLogitsLoss(), sgd, 3)
+    with pytest.raises(ValueError, match="batch_size must be an int >= 1"):
+        train.predict(model, x, batch_size=0)
+    with pytest.raises(ValueError, match="no examples"):
+        train.predict(model, x[:0])
