@@ -183,6 +183,13 @@ def test_assigning_a_buffer_name_rebinds_the_buffer():
         bn.running_mean = [1.0, 2.0]
 
 
+def test_a_numpy_scalar_assigned_to_a_buffer_becomes_a_0d_array():
+    bn = TinyBatchNorm(2)
+    bn.num_batches_tracked = bn.num_batches_tracked + 1  # 0-d array + 1 is a np.int64 scalar
+    tracked = bn.state_dict()["num_batches_tracked"]
+    assert isinstance(tracked, np.ndarray) and tracked.shape == () and tracked.dtype == np.int64 and tracked == 1
+
+
 def test_register_buffer_rejects_non_arrays():
     with pytest.raises(TypeError, match="register_buffer\\('b'\\): a buffer must be a np.ndarray"):
         Module().register_buffer("b", 3.0)

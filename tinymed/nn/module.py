@@ -449,6 +449,10 @@ def _join(prefix, name):
 
 
 def _as_buffer(where, value):
+    # A NumPy scalar becomes a 0-d array: arithmetic on a 0-d buffer (num_batches_tracked + 1)
+    # gives a scalar, and a state dict should hold arrays only.
+    if isinstance(value, np.generic):
+        return np.asarray(value)
     if value is not None and not isinstance(value, np.ndarray):
         raise TypeError(f"{where}: a buffer must be a np.ndarray or None, got {type(value).__name__}")
     return value
