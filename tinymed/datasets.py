@@ -138,24 +138,40 @@ def _anatomy_levels(x, y, p):
     return lungs, heart, mediastinum
 
 
-def _mass_centres(rng, p, radius, size, candidates=16):
-    """A mass centre (N, 2) (row, col in pixels) inside a lung, the whole disc of ``radius``
-    (N,) pixels inside it: rejection sampling of ``candidates`` points per image at once."""
+def _mass_centres(rng, p, radius, size, candidates=32, rounds=50):
+    """Mass centres (N, 2) (row, col in pixels), each disc of ``radius`` (N,) pixels inside a
+    lung field: rejection sampling, ``candidates`` points per image at once, drawn again for
+    the images still without a centre, at most ``rounds`` times."""
     n = len(radius)
-    lung = np.where(rng.random(n) < 0.55, 0, 1)  # the right lung is the larger
-    cx, cy, a, b, _ = (np.array(v, np.float32)[lung] for v in zip(*_LUNGS))
-    u = rng.random((n, candidates, 2), dtype=np.float32) * 2 - 1
-    x = cx[:, None] + u[..., 0] * (1.25 * a * p["lung_w"])[:, None]  # the egg's widest
-    y = cy[:, None] + u[..., 1] * (b * p["lung_h"])[:, None]
-    r = radius * np.float32(2 / size) / p["scale"]  # pixels -> frame units
-    turn = np.linspace(0, 2 * np.pi, 8, endpoint=False)
-    ring_x = np.append(0, np.cos(turn)).astype(np.float32) * r[:, None, None]  # centre + rim
-    ring_y = np.append(0, np.sin(turn)).astype(np.float32) * r[:, None, None]
-    inside = (_anatomy_levels(x[..., None] + ring_x, y[..., None] + ring_y, p)[0] < 0).all(axis=2)
-    first = inside.argmax(axis=1)
-    found = inside[np.arange(n), first]
-    x = np.where(found, x[np.arange(n), first], cx)  # the lung's centre: inside by construction
-    y = np.where(found, y[np.arange(n), first], cy)
+    cx, cy, a, b, _ = (np.array(v, np.float32) for v in zip(*_LUNGS))
+    # a candidate is uniform in one lung's bounding box; the right lung, the larger, more often
+    half_width = 1.25 * a[:, None] * p["lung_w"]  # (2, N)
+    half_height = b[:, None] * p["lung_h"]
+    # the centre and 16 points on a circle a little wider than the disc must lie in the lung:
+    # then so do all pixel centres within ``radius``, even beside the heart's bulge
+    r = (radius + 0.3) * np.float32(2 / size) / p["scale"]  # pixels -> frame units
+    turn = np.linspace(0, 2 * np.pi, 16, endpoint=False)
+    ring_x = np.append(0, np.cos(turn)).astype(np.float32)
+    ring_y = np.append(0, np.sin(turn)).astype(np.float32)
+    x, y = np.full(n, np.nan, np.float32), np.full(n, np.nan, np.float32)
+    for _ in range(rounds):
+        todo = np.flatnonzero(np.isnan(x))
+        if len(todo) == 0:
+            break
+        lung = np.where(rng.random((len(todo), candidates)) < 0.55, 0, 1)
+        u = rng.random((len(todo), candidates, 2), dtype=np.float32) * 2 - 1
+        cand_x = cx[lung] + u[..., 0] * half_width[lung, todo[:, None]]
+        cand_y = cy[lung] + u[..., 1] * half_height[lung, todo[:, None]]
+        rim = r[todo, None, None]
+        part = {key: value[todo] for key, value in p.items()}
+        level = _anatomy_levels(cand_x[..., None] + rim * ring_x, cand_y[..., None] + rim * ring_y, part)[0]
+        inside = (level < 0).all(axis=2)
+        found, first = inside.any(axis=1), inside.argmax(axis=1)
+        x[todo[found]] = cand_x[found, first[found]]
+        y[todo[found]] = cand_y[found, first[found]]
+    if np.isnan(x).any():
+        raise ValueError(f"make_chest_xrays: no room in the lungs for a mass of radius "
+                         f"{radius[np.isnan(x)].max():.2f} pixels; use a smaller mass_radius")
     c, s = np.cos(p["angle"]), np.sin(p["angle"])
     gx = p["scale"] * (c * x - s * y) + p["shift"][:, 0]
     gy = p["scale"] * (s * x + c * y) + p["shift"][:, 1]
@@ -228,7 +244,8 @@ def make_chest_xrays(n, prevalence=0.05, image_size=32, seed=None, *, mass_contr
         seed: int, numpy.random.Generator or None (the library's default Generator).
         mass_contrast: the mass's extra attenuation (each mass draws 0.75-1.25 times this); the
             lung-to-soft-tissue difference is 0.5 and a rib adds up to ``rib_contrast``.
-        mass_radius: (low, high) radius in pixels at S = 32, drawn uniformly; scaled by S / 32.
+        mass_radius: (low, high) radius in pixels at S = 32, drawn uniformly, scaled by S / 32;
+            0.5 <= low <= high <= 2.5 (a larger mass would not fit in every lung).
         noise: standard deviation of the detector noise at mid-grey (each image 0.75-1.25 times).
         rib_contrast: the ribs' extra attenuation; ribs are the structures a mass hides among.
         variation: scales every anatomical and exposure variation, in [0, 2]; 0 draws the same
@@ -254,7 +271,7 @@ def make_chest_xrays(n, prevalence=0.05, image_size=32, seed=None, *, mass_contr
     if not (isinstance(mass_radius, (tuple, list)) and len(mass_radius) == 2):
         raise TypeError(f"{name}: mass_radius must be a (low, high) pair, got {mass_radius!r}")
     low = _check_real(mass_radius[0], f"{name}: mass_radius low", 0.5)
-    high = _check_real(mass_radius[1], f"{name}: mass_radius high", low, image_size / 8)
+    high = _check_real(mass_radius[1], f"{name}: mass_radius high", low, 2.5)
     rng = get_generator(seed, name=f"{name}: seed")
 
     p = _chest_parameters(rng, n, np.float32(variation), np.float32(noise))
@@ -263,7 +280,7 @@ def make_chest_xrays(n, prevalence=0.05, image_size=32, seed=None, *, mass_contr
     p["mass_centre"] = _mass_centres(rng, p, p["mass_radius"], image_size)
     labels = np.zeros(n, dtype=np.int64)
     labels[rng.permutation(n)[:round(n * prevalence)]] = 1
-    p["mass_contrast"] = strength * labels.astype(np.float32)  # a negative is its positive twin without the mass
+    p["mass_contrast"] = strength * labels.astype(np.float32)  # a negative: its twin, no mass
 
     images = np.empty((n, 1, image_size, image_size), dtype=np.float32)
     lungs = np.empty((n, image_size, image_size), dtype=bool)
