@@ -364,9 +364,13 @@ def test_softmax_axis_out_of_range_is_named(name):
 # -- one namespace -------------------------------------------------------------------------------
 
 
-def test_functional_exposes_the_losses_too():
-    from tinymed.nn import losses
+def test_functional_is_one_namespace_with_the_convolutions_and_the_losses():
+    from tinymed.nn import conv, losses
 
-    for name in ["binary_cross_entropy_with_logits", "binary_cross_entropy", "cross_entropy",
-                 "weighted_binary_cross_entropy"]:
-        assert getattr(F, name) is getattr(losses, name)
+    for module, names in [
+        (conv, ["conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d"]),
+        (losses, ["binary_cross_entropy_with_logits", "binary_cross_entropy", "cross_entropy",
+                  "weighted_binary_cross_entropy"]),
+    ]:
+        for name in names:
+            assert getattr(F, name) is getattr(module, name)

@@ -621,3 +621,54 @@ def test_module_list_inside_a_module_contributes_parameters():
 def test_identity_returns_its_input():
     x = tm.tensor([1.0, 2.0])
     assert Identity()(x) is x
+
+
+# -- with the real layers ------------------------------------------------------------------------
+
+
+def test_a_frozen_batch_norm_keeps_its_running_statistics_in_training_mode():
+    from tinymed import nn
+
+    model = Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    x = tm.tensor(np.random.default_rng(0).standard_normal((8, 3)).astype(np.float32))
+    model(x)
+    before = model.state_dict()
+    model.freeze()
+    out = model(x)
+    assert model.training
+    assert all(np.array_equal(v, before[k]) for k, v in model.state_dict().items())
+    bn = model[1]
+    expected = (model[0](x).data - bn.running_mean) / np.sqrt(bn.running_var + bn.eps)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-5, atol=1e-6)
+    model.unfreeze()
+    model(x)
+    assert not np.array_equal(model.state_dict()["1.running_mean"], before["1.running_mean"])
+
+
+def test_a_pytorch_sequential_state_dict_loads_strictly_into_the_same_tinymed_layers():
+    torch = pytest.importorskip("torch")
+    from tinymed import nn
+
+    torch.manual_seed(0)
+    twin = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 2, 3, padding=1), torch.nn.BatchNorm2d(2), torch.nn.ReLU(),
+        torch.nn.Flatten(), torch.nn.Linear(2 * 4 * 4, 3),
+    )
+    twin.train()(torch.randn(4, 1, 4, 4))
+    ours = Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.ReLU(), nn.Flatten(), nn.Linear(32, 3))
+    assert ours.load_state_dict({k: v.detach().numpy() for k, v in twin.state_dict().items()}) == ([], [])
+    x = np.random.default_rng(1).standard_normal((2, 1, 4, 4)).astype(np.float32)
+    with torch.no_grad():
+        expected = twin.eval()(torch.tensor(x)).numpy()
+    np.testing.assert_allclose(ours.eval()(tm.tensor(x)).data, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_summary_of_real_layers_shows_the_shapes_of_an_image_model():
+    from tinymed import nn
+
+    model = Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                       nn.GlobalAvgPool2d(), nn.Linear(4, 1))
+    model[0].freeze()
+    rows = {line.split()[0]: line for line in model.summary((1, 8, 8)).splitlines()[2:9]}
+    assert "(1, 4, 8, 8)" in rows["0"] and "40" in rows["0"] and "frozen" in rows["0"]  # 4*1*3*3 + 4
+    assert "(1, 4, 4, 4)" in rows["3"] and "(1, 4)" in rows["4"] and "(1, 1)" in rows["5"]

@@ -279,6 +279,7 @@ def log_softmax(x, axis=-1):
 # One namespace: the losses (and convolutions) are written in their own files.
 # ---------------------------------------------------------------------------------------------
 
+from tinymed.nn.conv import avg_pool2d, conv2d, global_avg_pool2d, max_pool2d  # noqa: E402
 from tinymed.nn.losses import (  # noqa: E402  (after the definitions above, which they may use)
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
