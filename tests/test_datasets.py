@@ -251,3 +251,298 @@ def test_shapes_come_brighter_and_darker_than_their_background():
 def test_make_shapes_rejects_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         make_shapes(**{"n": 4, **kwargs})
+
+
+# ---------------------------------------------------------------------------------------------
+# load_medmnist
+
+def write_npz(path, **arrays):
+    np.savez(path, **arrays)
+    return str(path)
+
+
+@pytest.mark.parametrize("split", ["train", "val", "test"])
+def test_load_medmnist_reads_grey_images_channels_first_and_flattens_single_labels(tmp_path, split):
+    rng = np.random.default_rng(0)
+    raw = rng.integers(0, 256, (6, 5, 4), dtype=np.uint8)
+    raw_labels = rng.integers(0, 3, (6, 1)).astype(np.uint8)
+    other = {f"{s}_{kind}": np.zeros((2, 5, 4) if kind == "images" else (2, 1), np.uint8)
+             for s in ("train", "val", "test") if s != split for kind in ("images", "labels")}
+    path = write_npz(tmp_path / "grey.npz", **{f"{split}_images": raw, f"{split}_labels": raw_labels},
+                     **other)
+    images, labels = load_medmnist(path, split=split)
+    assert images.shape == (6, 1, 5, 4) and images.dtype == np.float32
+    assert labels.shape == (6,) and labels.dtype == np.int64
+    for i in range(6):
+        for r in range(5):
+            for c in range(4):
+                assert images[i, 0, r, c] == np.float32(raw[i, r, c] / 255)
+    assert labels.tolist() == raw_labels[:, 0].tolist()
+
+
+def test_load_medmnist_moves_rgb_channels_first_and_keeps_multilabel_columns(tmp_path):
+    rng = np.random.default_rng(1)
+    raw = rng.integers(0, 256, (3, 4, 5, 3), dtype=np.uint8)
+    raw_labels = rng.integers(0, 2, (3, 14)).astype(np.uint8)
+    path = write_npz(tmp_path / "rgb.npz", train_images=raw, train_labels=raw_labels)
+    images, labels = load_medmnist(path)
+    assert images.shape == (3, 3, 4, 5)
+    for channel in range(3):
+        assert np.array_equal(images[:, channel], raw[..., channel] / np.float32(255))
+    assert labels.shape == (3, 14) and labels.dtype == np.int64
+    assert np.array_equal(labels, raw_labels)
+
+
+def test_load_medmnist_never_unpickles_object_arrays(tmp_path):
+    objects = np.empty(2, dtype=object)
+    objects[:] = [{"a": 1}, {"b": 2}]
+    path = write_npz(tmp_path / "evil.npz", train_images=objects,
+                     train_labels=np.zeros((2, 1), np.uint8))
+    with pytest.raises(ValueError, match=r"load_medmnist: .*evil\.npz: holds pickled objects"):
+        load_medmnist(path)
+
+
+def test_load_medmnist_refuses_a_truncated_file_and_names_it(tmp_path):
+    good = write_npz(tmp_path / "good.npz", train_images=np.zeros((4, 3, 3), np.uint8),
+                     train_labels=np.zeros((4, 1), np.uint8))
+    data = open(good, "rb").read()
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"load_medmnist: .*truncated\.npz: not a readable"):
+        load_medmnist(str(truncated))
+
+
+@pytest.mark.parametrize("content", [b"just some text\n", b"\x80\x04K\x01."])  # text, a pickle
+def test_load_medmnist_refuses_files_that_are_not_npz_without_suggesting_to_unpickle(tmp_path,
+                                                                                    content):
+    path = tmp_path / "other.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"other\.npz: not a readable .npz file") as caught:
+        load_medmnist(str(path))
+    assert "allow_pickle" not in str(caught.value)
+
+
+def test_load_medmnist_refuses_a_single_npy_array(tmp_path):
+    path = tmp_path / "array.npy"
+    np.save(path, np.zeros((2, 3, 3), np.uint8))
+    with pytest.raises(ValueError, match=r"array\.npy: not an .npz archive"):
+        load_medmnist(str(path))
+
+
+def test_load_medmnist_names_a_missing_file(tmp_path):
+    missing = str(tmp_path / "nowhere.npz")
+    with pytest.raises(FileNotFoundError, match=r"load_medmnist: .*nowhere\.npz: no such file"):
+        load_medmnist(missing)
+
+
+def test_load_medmnist_names_the_splits_a_file_has(tmp_path):
+    path = write_npz(tmp_path / "two.npz", **{f"{s}_{k}": np.zeros((1, 2, 2) if k == "images" else (1, 1), np.uint8)
+                                              for s in ("train", "test") for k in ("images", "labels")})
+    with pytest.raises(ValueError, match=r"split 'val' is not in the file; its splits are \['test', 'train'\]"):
+        load_medmnist(path, split="val")
+
+
+@pytest.mark.parametrize("images, labels, match", [
+    (np.zeros((2, 3, 3), np.float32), np.zeros((2, 1), np.uint8),
+     r"train_images must be uint8 \(N, H, W\) or \(N, H, W, 3\), got float32 \(2, 3, 3\)"),
+    (np.zeros((2, 3, 3, 2), np.uint8), np.zeros((2, 1), np.uint8), r"got uint8 \(2, 3, 3, 2\)"),
+    (np.zeros((2, 9), np.uint8), np.zeros((2, 1), np.uint8), r"got uint8 \(2, 9\)"),
+    (np.zeros((2, 3, 3), np.uint8), np.zeros(2, np.uint8),
+     r"train_labels must be integers \(N, 1\) or \(N, C\), got uint8 \(2,\)"),
+    (np.zeros((2, 3, 3), np.uint8), np.zeros((2, 1), np.float64), r"got float64 \(2, 1\)"),
+    (np.zeros((2, 3, 3), np.uint8), np.zeros((3, 1), np.uint8),
+     r"2 train_images but 3 train_labels"),
+])
+def test_load_medmnist_rejects_wrong_dtypes_and_shapes(tmp_path, images, labels, match):
+    path = write_npz(tmp_path / "bad.npz", train_images=images, train_labels=labels)
+    with pytest.raises(ValueError, match=r"load_medmnist: .*bad\.npz: .*" + match):
+        load_medmnist(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# load_image_csv
+
+def area_resize_reference(image, size):
+    """Area averaging the slow, obvious way: blow every pixel up into a size x size block, so
+    that every output pixel covers whole blocks of the blown-up image, and average those."""
+    h, w = image.shape
+    fine = np.repeat(np.repeat(image.astype(np.float64), size, axis=0), size, axis=1)
+    out = np.empty((size, size))
+    for i in range(size):
+        for j in range(size):
+            out[i, j] = fine[i * h:(i + 1) * h, j * w:(j + 1) * w].mean()
+    return out
+
+
+def write_csv(path, header, rows):
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return str(path)
+
+
+@pytest.fixture
+def xray_folder(tmp_path):
+    """Three 8-bit PNGs of different sizes (grey, RGB, RGBA) with levels k / 255, a CSV."""
+    rng = np.random.default_rng(0)
+    grey = rng.integers(0, 256, (10, 7, 1), dtype=np.uint8)
+    levels = {"a.png": np.repeat(grey, 3, axis=2), "b.png": rng.integers(0, 256, (6, 6, 3), dtype=np.uint8),
+              "c.png": rng.integers(0, 256, (5, 9, 4), dtype=np.uint8)}
+    for name, level in levels.items():
+        matplotlib.image.imsave(tmp_path / name, level)
+    rows = [["a.png", "1", "0", "p1"], ["b.png", "0", "0", "p2"], ["c.png", "1", "1", "p1"]]
+    csv_path = write_csv(tmp_path / "labels.csv", ["Image", "Mass", "Nodule", "PatientId"], rows)
+    return csv_path, tmp_path, levels
+
+
+def test_load_image_csv_reads_images_labels_and_patients_in_row_order(xray_folder):
+    csv_path, folder, levels = xray_folder
+    images, labels, patients = load_image_csv(csv_path, folder, image_size=4)
+    assert images.shape == (3, 1, 4, 4) and images.dtype == np.float32
+    assert labels.dtype == np.int64 and labels.tolist() == [[1, 0], [0, 0], [1, 1]]
+    assert patients.tolist() == ["p1", "p2", "p1"]
+    for image, name in zip(images[:, 0], ["a.png", "b.png", "c.png"]):
+        grey = levels[name][..., :3].mean(axis=2) / 255  # alpha dropped
+        assert np.allclose(image, area_resize_reference(grey, 4), atol=1e-6)
+
+
+def test_load_image_csv_label_columns_default_to_every_other_column_and_can_be_chosen(xray_folder):
+    csv_path, folder, _ = xray_folder
+    _, nodule, _ = load_image_csv(csv_path, folder, label_columns=["Nodule"], image_size=2)
+    assert nodule.tolist() == [[0], [0], [1]]
+
+
+def test_load_image_csv_reads_single_channel_pngs_of_8_and_16_bits(tmp_path):
+    image_module = pytest.importorskip("PIL.Image")  # matplotlib writes only RGB(A) PNGs
+    deep = np.array([[0, 65535], [32768, 1000]], dtype=np.uint16)
+    image_module.fromarray(deep).save(tmp_path / "deep.png")
+    shallow = np.array([[0, 255], [128, 7]], dtype=np.uint8)
+    image_module.fromarray(shallow).save(tmp_path / "shallow.png")
+    csv_path = write_csv(tmp_path / "x.csv", ["Image", "Mass", "PatientId"],
+                         [["deep.png", 1, 7], ["shallow.png", 0, 8]])
+    images, _, patients = load_image_csv(csv_path, tmp_path, image_size=2)
+    assert np.allclose(images[0, 0], deep / 65535, atol=1e-6)
+    assert np.allclose(images[1, 0], shallow / 255, atol=1e-6)
+    assert patients.tolist() == ["7", "8"]
+
+
+def test_load_image_csv_reads_jpeg_files(tmp_path):
+    image_module = pytest.importorskip("PIL.Image")
+    image_module.fromarray(np.full((8, 8, 3), 200, np.uint8)).save(tmp_path / "x.jpg")
+    csv_path = write_csv(tmp_path / "j.csv", ["Image", "Mass", "PatientId"], [["x.jpg", 0, 1]])
+    images, _, _ = load_image_csv(csv_path, tmp_path, image_size=4)
+    assert np.allclose(images, 200 / 255, atol=3 / 255)
+
+
+@pytest.mark.parametrize("n_in, n_out", [(4, 2), (7, 3), (3, 7), (5, 5), (10, 1)])
+def test_area_weights_average_the_covered_area(n_in, n_out):
+    image = np.random.default_rng(n_in).random((n_in, n_in))
+    weights = datasets._area_weights(n_in, n_out)
+    assert np.allclose(weights.sum(axis=1), 1)
+    assert np.allclose(weights @ image @ weights.T, area_resize_reference(image, n_out))
+
+
+def test_load_image_csv_names_missing_columns_and_lists_the_present_ones(xray_folder):
+    csv_path, folder, _ = xray_folder
+    with pytest.raises(ValueError, match=r"has no column\(s\) \['Patient', 'Effusion'\]; its "
+                                         r"columns are \['Image', 'Mass', 'Nodule', 'PatientId'\]"):
+        load_image_csv(csv_path, folder, patient_column="Patient", label_columns=["Mass", "Effusion"])
+
+
+def test_load_image_csv_names_a_missing_image_file(xray_folder):
+    csv_path, folder, _ = xray_folder
+    (folder / "b.png").unlink()
+    with pytest.raises(FileNotFoundError, match=r"load_image_csv: image file .*b\.png does not exist"):
+        load_image_csv(csv_path, folder)
+
+
+@pytest.mark.parametrize("value", ["2", "", "yes", "-1", "0.5"])
+def test_load_image_csv_names_the_row_and_column_of_a_label_that_is_not_0_or_1(tmp_path, value):
+    rows = [["a.png", "1", "0", "p"], ["a.png", "0", value, "q"]]
+    csv_path = write_csv(tmp_path / "bad.csv", ["Image", "Mass", "Nodule", "PatientId"], rows)
+    with pytest.raises(ValueError, match=rf"data row 2, column 'Nodule' holds '{value}'; labels must be 0 or 1"):
+        load_image_csv(csv_path, tmp_path)
+
+
+def test_load_image_csv_rejects_bad_arguments(xray_folder, tmp_path):
+    csv_path, folder, _ = xray_folder
+    with pytest.raises(TypeError, match=r"load_image_csv: label_columns must be a list .* got the string 'Mass'"):
+        load_image_csv(csv_path, folder, label_columns="Mass")
+    with pytest.raises(ValueError, match=r"load_image_csv: image_size must be >= 1, got 0"):
+        load_image_csv(csv_path, folder, image_size=0)
+    with pytest.raises(FileNotFoundError, match=r"load_image_csv: csv_path .*nope\.csv does not exist"):
+        load_image_csv(str(tmp_path / "nope.csv"), folder)
+    empty = write_csv(tmp_path / "empty.csv", ["Image", "Mass", "PatientId"], [])
+    with pytest.raises(ValueError, match=r"has 0 rows and label columns \['Mass'\]; expected at least one"):
+        load_image_csv(empty, folder)
+
+
+# ---------------------------------------------------------------------------------------------
+# patient_split and has_leakage
+
+patient_vectors = st.lists(st.integers(0, 30), min_size=1, max_size=80)
+fraction_lists = st.lists(st.integers(1, 10), min_size=1, max_size=4).map(
+    lambda weights: tuple(w / sum(weights) for w in weights))
+
+
+@given(ids=patient_vectors, fractions=fraction_lists, seed=st.integers(0, 2 ** 32 - 1))
+def test_patient_split_puts_every_index_in_exactly_one_part_and_no_patient_in_two(ids, fractions,
+                                                                                seed):
+    parts = patient_split(ids, fractions, seed=seed)
+    assert len(parts) == len(fractions)
+    assert sorted(np.concatenate(parts).tolist()) == list(range(len(ids)))
+    ids = np.array(ids)
+    for part in parts:
+        assert part.dtype == np.int64 and np.all(np.diff(part) > 0)
+    for a in range(len(parts)):
+        for b in range(a + 1, len(parts)):
+            assert not set(ids[parts[a]]) & set(ids[parts[b]])
+            assert not has_leakage(ids[parts[a]], ids[parts[b]])
+
+
+def test_patient_split_fractions_count_patients_not_images():
+    rng = np.random.default_rng(0)
+    ids = np.repeat(np.arange(100), rng.integers(1, 20, 100))  # 1 to 19 images per patient
+    parts = patient_split(ids, (0.8, 0.1, 0.1), seed=0)
+    assert [len(set(ids[part])) for part in parts] == [80, 10, 10]
+
+
+def test_patient_split_is_seeded():
+    ids = [f"patient{k % 37}" for k in range(200)]
+    first = patient_split(ids, (0.5, 0.5), seed=3)
+    again = patient_split(ids, (0.5, 0.5), seed=3)
+    other = patient_split(ids, (0.5, 0.5), seed=4)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not np.array_equal(first[0], other[0])
+
+
+@pytest.mark.parametrize("ids, fractions, error, match", [
+    ([1, 2], (0.5, 0.6), ValueError, r"patient_split: fractions must be positive and sum to 1, got \(0.5, 0.6\)"),
+    ([1, 2], (1.2, -0.2), ValueError, r"patient_split: fractions entry must be in \[0.0, 1.0\], got 1.2"),
+    ([1, 2], (1.0, 0.0), ValueError, r"patient_split: fractions must be positive"),
+    ([1, 2], 0.8, TypeError, r"patient_split: fractions must be a non-empty tuple of numbers, got 0.8"),
+    ([1, 2], (), TypeError, r"patient_split: fractions must be a non-empty tuple"),
+    ([1, 2], ("a", "b"), TypeError, r"patient_split: fractions entry must be a number, got str"),
+    ([], (1.0,), ValueError, r"patient_split: patient_ids must be a non-empty 1-D sequence, got shape \(0,\)"),
+    ([[1, 2]], (1.0,), ValueError, r"patient_ids must be a non-empty 1-D sequence, got shape \(1, 2\)"),
+])
+def test_patient_split_rejects_bad_arguments(ids, fractions, error, match):
+    with pytest.raises(error, match=match):
+        patient_split(ids, fractions, seed=0)
+
+
+def test_patient_split_accepts_fractions_that_sum_to_one_within_rounding():
+    parts = patient_split(list(range(10)), (0.7, 0.2, 0.1 + 5e-7), seed=0)
+    assert sum(len(p) for p in parts) == 10
+
+
+@given(a=st.lists(st.integers(0, 20), max_size=15), b=st.lists(st.integers(0, 20), max_size=15))
+def test_has_leakage_is_true_exactly_when_a_patient_is_in_both(a, b):
+    assert has_leakage(a, b) == any(x == y for x in a for y in b)
+
+
+def test_has_leakage_works_on_string_ids_and_arrays():
+    assert has_leakage(np.array(["p1", "p2"]), ["p3", "p2"])
+    assert not has_leakage(np.array(["p1", "p2"]), np.array(["p3"]))
+    assert not has_leakage([], ["p1"])
