@@ -17,7 +17,8 @@ import numbers
 
 from tinymed.autograd import Tensor
 from tinymed.nn.layers import AvgPool2d, BatchNorm2d, Conv2d, GlobalAvgPool2d, Linear, MaxPool2d, ReLU
-from tinymed.nn.module import Module, Sequential
+from tinymed.nn.containers import Sequential
+from tinymed.nn.module import Module
 from tinymed.ops import concatenate
 from tinymed.random import get_generator
 

@@ -4,7 +4,8 @@
     import tinymed.nn.functional as F
 """
 from tinymed.nn import functional, init
-from tinymed.nn.module import Identity, Module, ModuleList, Parameter, Sequential
+from tinymed.nn.containers import Identity, ModuleList, Sequential
+from tinymed.nn.module import Module, Parameter
 from tinymed.nn.layers import (
     AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool2d, Linear, MaxPool2d,
     ReLU, Sigmoid, Tanh,
