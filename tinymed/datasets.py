@@ -164,8 +164,9 @@ def _mass_centres(rng, p, radius, size, candidates=32, rounds=50):
         cand_y = cy[lung] + u[..., 1] * half_height[lung, todo[:, None]]
         rim = r[todo, None, None]
         part = {key: value[todo] for key, value in p.items()}
-        level = _anatomy_levels(cand_x[..., None] + rim * ring_x, cand_y[..., None] + rim * ring_y, part)[0]
-        inside = (level < 0).all(axis=2)
+        lungs = _anatomy_levels(cand_x[..., None] + rim * ring_x,
+                                cand_y[..., None] + rim * ring_y, part)[0]
+        inside = (lungs < 0).all(axis=2)
         found, first = inside.any(axis=1), inside.argmax(axis=1)
         x[todo[found]] = cand_x[found, first[found]]
         y[todo[found]] = cand_y[found, first[found]]
@@ -325,7 +326,8 @@ def _shape_fill(name, u, v, frequency):
     if name == "stripes":
         return 0.5 + 0.5 * np.tanh(3 * np.sin(np.pi * frequency * u))
     if name == "checkerboard":
-        return 0.5 + 0.5 * np.tanh(3 * np.sin(np.pi * frequency * u) * np.sin(np.pi * frequency * v))
+        squares = np.sin(np.pi * frequency * u) * np.sin(np.pi * frequency * v)
+        return 0.5 + 0.5 * np.tanh(3 * squares)
     return np.ones_like(u)
 
 
@@ -351,36 +353,49 @@ def make_shapes(n, image_size=32, seed=None):
     n = _check_int(n, "make_shapes: n", 1)
     image_size = _check_int(image_size, "make_shapes: image_size", 16)
     rng = get_generator(seed, name="make_shapes: seed")
-    k = len(SHAPE_CLASSES)
-    labels = rng.permutation(np.arange(n) % k).astype(np.int64)
-    centre = rng.uniform(-0.35, 0.35, (n, 2)).astype(np.float32)
-    size = _uniform(rng, n, 0.35, 0.6)  # half-size, image units
-    angle = _uniform(rng, n, 0, 2 * np.pi)
-    frequency = _uniform(rng, n, 2.5, 4.5)  # stripe pairs per half-size
-    strength = _uniform(rng, n, 0.2, 0.45) * np.where(rng.random(n) < 0.5, -1, 1).astype(np.float32)
-    level_mean = _uniform(rng, n, 0.3, 0.7)
-    gratings = rng.uniform(0, 1, (3, 4, n)).astype(np.float32)  # 3 gratings x (amp, freq, dir, phase)
-    noise_level = _uniform(rng, n, 0.01, 0.06)
+    labels = rng.permutation(np.arange(n) % len(SHAPE_CLASSES)).astype(np.int64)
+    polarity = np.where(rng.random(n) < 0.5, -1, 1).astype(np.float32)
+    p = {"centre": rng.uniform(-0.35, 0.35, (n, 2)).astype(np.float32),
+         "size": _uniform(rng, n, 0.35, 0.6),  # half-size, image units
+         "angle": _uniform(rng, n, 0, 2 * np.pi),
+         "frequency": _uniform(rng, n, 2.5, 4.5),  # stripe pairs per half-size
+         "strength": _uniform(rng, n, 0.2, 0.45) * polarity,
+         "level": _uniform(rng, n, 0.3, 0.7),
+         # three gratings in the background: amplitude, frequency, direction, phase in [0, 1)
+         "gratings": rng.random((n, 3, 4), dtype=np.float32),
+         "noise": _uniform(rng, n, 0.01, 0.06), "labels": labels}
+    images = np.empty((n, 1, image_size, image_size), dtype=np.float32)
+    chunk = max(1, _CHUNK_PIXELS // image_size ** 2)
+    for start in range(0, n, chunk):
+        part = {key: value[start:start + chunk] for key, value in p.items()}
+        images[start:start + chunk, 0] = _render_shapes(part, image_size, rng)
+    return images, labels
 
-    u, v = _frame(image_size, centre, size, angle)
-    x, y = _frame(image_size, np.zeros_like(centre), np.ones_like(size), np.zeros_like(angle))
-    background = np.broadcast_to(_col(level_mean), u.shape).copy()
-    for amp, freq, direction, phase in gratings:
+
+def _render_shapes(p, size, rng):
+    """Draw the shapes images (N, S, S) for the parameters ``p``."""
+    n = len(p["labels"])
+    g = (np.arange(size, dtype=np.float32) + 0.5) * np.float32(2 / size) - 1
+    background = np.broadcast_to(_col(p["level"]), (n, size, size)).copy()
+    for amplitude, frequency, direction, phase in p["gratings"].transpose(1, 2, 0):
         a = _col(2 * np.pi * direction)
-        background += _col(0.08 * amp) * np.sin(np.pi * _col(1 + 5 * freq) * (np.cos(a) * x + np.sin(a) * y)
-                                                 + _col(2 * np.pi * phase))
-    blotches = rng.standard_normal(u.shape, dtype=np.float32)
-    background += 0.5 * _gaussian_blur(blotches, np.full(n, image_size / 10, np.float32),
-                                       int(np.ceil(image_size / 10 * 2)))
+        along = np.cos(a) * g[None, None, :] + np.sin(a) * g[None, :, None]
+        background += _col(0.08 * amplitude) * np.sin(np.pi * _col(1 + 5 * frequency) * along
+                                                       + _col(2 * np.pi * phase))
+    # blotches: white noise blurred to a tenth of the image
+    sigma = np.full(n, size / 10, dtype=np.float32)
+    background += 0.5 * _gaussian_blur(rng.standard_normal((n, size, size), dtype=np.float32),
+                                       sigma, int(np.ceil(2 * size / 10)))
+    u, v = _frame(size, p["centre"], p["size"], p["angle"])
     shape = np.empty_like(u)
-    pixel = np.float32(2 / image_size)
-    for c, name in enumerate(SHAPE_CLASSES):
-        i = np.flatnonzero(labels == c)
-        soft = _sigmoid(-_shape_level(name, u[i], v[i]) * _col(size[i]) / pixel * 2)
-        shape[i] = soft * _shape_fill(name, u[i], v[i], _col(frequency[i]))
-    images = background + _col(strength) * shape
-    images += _col(noise_level) * rng.standard_normal(u.shape, dtype=np.float32)
-    return np.clip(images, 0, 1)[:, None], labels
+    pixels_per_unit = np.float32(size / 2) * _col(p["size"])  # shape units -> pixels
+    for label, name in enumerate(SHAPE_CLASSES):
+        i = np.flatnonzero(p["labels"] == label)
+        soft = _sigmoid(-2 * _shape_level(name, u[i], v[i]) * pixels_per_unit[i])  # edge ~1 px
+        shape[i] = soft * _shape_fill(name, u[i], v[i], _col(p["frequency"][i]))
+    images = background + _col(p["strength"]) * shape
+    images += _col(p["noise"]) * rng.standard_normal(u.shape, dtype=np.float32)
+    return np.clip(images, 0, 1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -420,9 +435,10 @@ def load_medmnist(path, split="train"):
             images, labels = archive[wanted[0]], archive[wanted[1]]
         except unreadable as error:
             if "allow_pickle" in str(error):
-                raise ValueError(f"{name}: holds pickled objects, which tinymed never loads") from None
+                raise ValueError(f"{name}: holds pickled objects, "
+                                 "which tinymed never loads") from None
             raise ValueError(f"{name}: not a readable .npz file ({error})") from None
-    if images.dtype != np.uint8 or not (images.ndim == 3 or (images.ndim == 4 and images.shape[3] == 3)):
+    if images.dtype != np.uint8 or images.ndim not in (3, 4) or images.shape[3:] not in ((), (3,)):
         raise ValueError(f"{name}: {split}_images must be uint8 (N, H, W) or (N, H, W, 3), "
                          f"got {images.dtype} {images.shape}")
     if labels.ndim != 2 or not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
@@ -497,7 +513,8 @@ def load_image_csv(csv_path, image_dir, image_column="Image", label_columns=None
     label_columns = list(label_columns)
     missing = [c for c in (image_column, patient_column, *label_columns) if c not in columns]
     if missing:
-        raise ValueError(f"{name}: {csv_path} has no column(s) {missing}; its columns are {columns}")
+        raise ValueError(f"{name}: {csv_path} has no column(s) {missing}; "
+                         f"its columns are {columns}")
     if not label_columns or not rows:
         raise ValueError(f"{name}: {csv_path} has {len(rows)} rows and label columns "
                          f"{label_columns}; expected at least one of each")
@@ -541,9 +558,11 @@ def patient_split(patient_ids, fractions=(0.8, 0.1, 0.1), seed=None):
     name = "patient_split"
     ids = np.asarray(patient_ids)
     if ids.ndim != 1 or len(ids) == 0:
-        raise ValueError(f"{name}: patient_ids must be a non-empty 1-D sequence, got shape {ids.shape}")
+        raise ValueError(f"{name}: patient_ids must be a non-empty 1-D sequence, "
+                         f"got shape {ids.shape}")
     if not isinstance(fractions, (tuple, list)) or not fractions:
-        raise TypeError(f"{name}: fractions must be a non-empty tuple of numbers, got {fractions!r}")
+        raise TypeError(f"{name}: fractions must be a non-empty tuple of numbers, "
+                        f"got {fractions!r}")
     for f in fractions:
         _check_real(f, f"{name}: fractions entry", 0.0, 1.0)
     if min(fractions) <= 0 or abs(sum(fractions) - 1) > 1e-6:
@@ -561,4 +580,5 @@ def patient_split(patient_ids, fractions=(0.8, 0.1, 0.1), seed=None):
 
 def has_leakage(ids_a, ids_b):
     """True when some patient id appears in both ``ids_a`` and ``ids_b`` (any shapes)."""
-    return not set(np.asarray(ids_a).ravel().tolist()).isdisjoint(np.asarray(ids_b).ravel().tolist())
+    a, b = (set(np.asarray(ids).ravel().tolist()) for ids in (ids_a, ids_b))
+    return not a.isdisjoint(b)
