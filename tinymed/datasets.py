@@ -51,6 +51,11 @@ def _col(a):
     return a[:, None, None]  # (N,) -> (N, 1, 1): one value per image, broadcast over the pixels
 
 
+def _pixel_centres(size):
+    """The S pixel centres along an image axis spanning [-1, 1]: -1 + (i + 0.5) * 2 / S."""
+    return (np.arange(size, dtype=np.float32) + 0.5) * np.float32(2 / size) - 1
+
+
 def _frame(size, shift, scale, angle):
     """Pixel centres in each image's own drawing frame: x, y of shape (N, S, S).
 
@@ -58,7 +63,7 @@ def _frame(size, shift, scale, angle):
     moved by ``shift`` (N, 2), then rotated by ``angle`` (N,) and scaled by ``scale`` (N,):
     (x, y) = R(-angle) (g - shift) / scale for every pixel centre g.
     """
-    g = (np.arange(size, dtype=np.float32) + 0.5) * np.float32(2 / size) - 1
+    g = _pixel_centres(size)
     gx = g[None, None, :] - _col(shift[:, 0])
     gy = g[None, :, None] - _col(shift[:, 1])
     c, s = _col(np.cos(angle)), _col(np.sin(angle))
@@ -99,7 +104,7 @@ def _chest_parameters(rng, n, variation, noise):
         return _uniform(rng, n, -width * variation, width * variation)
     return {"shift": np.stack([jitter(0.06), jitter(0.06)], axis=1), "scale": 1 + jitter(0.07),
             "angle": jitter(0.06), "lung_w": 1 + jitter(0.08), "lung_h": 1 + jitter(0.06),
-            "dome": jitter(0.05), "heart": 1 + jitter(0.12), "heart_x": jitter(0.04),
+            "dome": jitter(0.05), "heart_size": 1 + jitter(0.12), "heart_x": jitter(0.04),
             "rib_period": 0.26 * (1 + jitter(0.08)), "rib_phase": jitter(np.pi),
             "rib_curve": 1.2 * (1 + jitter(0.25)), "gamma": np.exp(jitter(0.25)),
             "contrast": 1 + jitter(0.12), "brightness": jitter(0.06),
@@ -112,7 +117,7 @@ def _expand(a, like):
 
 def _heart_level(x, y, p):
     cx, cy, a, b = _HEART
-    size = _expand(p["heart"], x)
+    size = _expand(p["heart_size"], x)
     return (np.sqrt(((x - cx - _expand(p["heart_x"], x)) / (a * size)) ** 2
                     + ((y - cy) / (b * size)) ** 2) - 1) * b
 
@@ -185,7 +190,8 @@ def _render_chests(p, size, rib_contrast, rng):
     edge = np.float32(1.5 / size)
     ax = np.abs(x)
     lungs, heart, mediastinum = _anatomy_levels(x, y, p)
-    body = _sigmoid(-(np.sqrt(np.sqrt(_fourth(ax / 0.97) + _fourth((y - 0.15) / 1.35))) - 1) / edge)
+    superellipse = np.sqrt(np.sqrt(_fourth(ax / 0.97) + _fourth((y - 0.15) / 1.35)))
+    body = _sigmoid((1 - superellipse) / edge)
     thorax = (_sigmoid((0.62 - y) / 0.06) * _sigmoid((y + 0.82) / 0.06)
               * _sigmoid((ax - 0.08) / 0.03) * body)
     # posterior ribs arch up from the spine and fall laterally; anterior ribs fall medially
@@ -211,7 +217,8 @@ def _render_chests(p, size, rib_contrast, rng):
     # exposure, then the detector: blur and quantum-like noise whose spread grows with the signal
     images = np.clip(attenuation / 1.05, 0, 1) ** _col(p["gamma"])
     images = _col(p["brightness"]) + _col(p["contrast"]) * images
-    images = _gaussian_blur(images, p["blur"] * scale, int(np.ceil(3 * 0.85 * scale)))
+    widest = 0.85 * scale  # the largest blur: 0.55 + 0.15 * variation, at variation 2
+    images = _gaussian_blur(images, p["blur"] * scale, int(np.ceil(3 * widest)))
     noise = rng.standard_normal(images.shape, dtype=np.float32)
     images += _col(p["noise"]) * np.sqrt(0.2 + np.clip(images, 0, 1)) * noise
     return np.clip(images, 0, 1), lungs < 0
@@ -375,7 +382,7 @@ def make_shapes(n, image_size=32, seed=None):
 def _render_shapes(p, size, rng):
     """Draw the shapes images (N, S, S) for the parameters ``p``."""
     n = len(p["labels"])
-    g = (np.arange(size, dtype=np.float32) + 0.5) * np.float32(2 / size) - 1
+    g = _pixel_centres(size)
     background = np.broadcast_to(_col(p["level"]), (n, size, size)).copy()
     for amplitude, frequency, direction, phase in p["gratings"].transpose(1, 2, 0):
         a = _col(2 * np.pi * direction)
