@@ -181,7 +181,8 @@ class _BatchNorm(Module):
     Eval mode: mean and var are the running statistics, which are left alone.
     Frozen (`module.freeze()`): as eval mode, even while the model trains (unlike PyTorch,
     where only `.eval()` stops the updates): a frozen pretrained layer keeps computing exactly
-    the features it learned. The buffers are rebound to new arrays, never written in place.
+    the features it learned. `F.batch_norm` updates running_mean / running_var in place, as
+    PyTorch does (safe: no graph ever saves them); num_batches_tracked is rebound.
     weight starts at ones, bias at zeros; running_mean zeros, running_var ones.
     """
 
@@ -371,7 +372,10 @@ class Flatten(Module):
     def forward(self, x):
         _check_input(self, x)
         if not -x.ndim <= self.start_axis < x.ndim:
-            raise ValueError(f"{_name(self)}: x has {x.ndim} axes, so start_axis={self.start_axis} does not exist (x.shape={tuple(x.shape)})")
+            raise ValueError(
+                f"{_name(self)}: x has {x.ndim} axes, so start_axis={self.start_axis} does not exist "
+                f"(x.shape={tuple(x.shape)})"
+            )
         return x.flatten(self.start_axis % x.ndim)
 
     def extra_repr(self):
