@@ -87,18 +87,6 @@ def run_checks(name, answer):
     print(f"All {len(selected)} checks of {name} passed.")
 
 
-@pytest.fixture(scope="module")
-def solution():
-    return load_solution()
-
-
-@pytest.mark.parametrize("check", CHECKS, ids=lambda c: f"{c.exercise}-{c.name}-{c.run.__name__}")
-def test_solution(solution, check):
-    if not hasattr(solution, check.name):
-        pytest.fail(f"Exercise ({check.exercise}): the solution defines no `{check.name}` (did its cell run before export?)")
-    check.run(getattr(solution, check.name))
-
-
 # ---------------------------------------------------------------------------------------------
 # Helpers: running the student's code, comparing arrays with a useful message
 # ---------------------------------------------------------------------------------------------
@@ -202,11 +190,15 @@ def sigmoid_forward_huge(Sigmoid):
 @given(x=tensors(shape=shapes(max_dims=3, max_side=5), elements=st.floats(-30, 30)), seed=st.integers(0, 2**32 - 1))
 def sigmoid_backward(Sigmoid, x, seed):
     upstream = np.random.default_rng(seed).standard_normal(x.shape)
+    ctx = Context((True,), recording=False)  # called as the engine calls it, to see what comes back
     with running(f"{A}.backward"):
-        _, grad = sigmoid_and_grad(Sigmoid.apply, x.data, upstream)
+        Sigmoid.forward(ctx, x.data)
+        grad = Sigmoid.backward(ctx, upstream)
+    grad = grad[0] if isinstance(grad, tuple) and len(grad) == 1 else grad
+    if not isinstance(grad, (np.ndarray, np.generic)) or grad.shape != x.shape:
+        got = f"shape {grad.shape}" if isinstance(grad, (np.ndarray, np.generic)) else type(grad).__name__
+        raise AssertionError(f"{A}.backward: dL/dx has {got} but x has shape {x.shape}; it must have x's shape")
     _, expected = sigmoid_and_grad(F.sigmoid, x.data, upstream)
-    if grad is None:
-        raise AssertionError(f"{A}.backward gave no gradient for x (x.grad is None after backward)")
     assert_close(f"{A}.backward: dL/dx", grad, expected, f"x of shape {x.shape}, random upstream gradient",
                  atol=1e-12, hint=" dL/dx = upstream * s * (1 - s), element-wise, with s the forward's output.")
 
@@ -225,7 +217,9 @@ def sigmoid_float32(Sigmoid):
     with overflow_is_an_error(), running(f"{A} on float32 x = {x.tolist()}"):
         out, grad = sigmoid_and_grad(Sigmoid.apply, x, np.ones_like(x))
     if out.dtype != np.float32 or grad.dtype != np.float32:
-        raise AssertionError(f"{A}: float32 input gave a {out.dtype} output and a {grad.dtype} gradient; both must stay float32")
+        raise AssertionError(
+            f"{A}: float32 input gave a {out.dtype} output and a {grad.dtype} gradient; both must stay float32"
+        )
     _, expected = sigmoid_and_grad(F.sigmoid, x, np.ones_like(x))
     assert_close(f"{A}.backward: dL/dx", grad, expected, f"float32 x = {x.tolist()}", rtol=1e-5, atol=1e-30)
 
@@ -342,8 +336,12 @@ for _i, _name in enumerate(("dx", "dweight", "dbias")):
 @given(case=conv_cases(max_side=4))
 def conv_gradcheck(Conv2d, case):
     x, w, b = (leaf(a) for a in case.arrays()[:3])
+
+    def conv(x, w, b):
+        return Conv2d.apply(x, w, b, stride=case.stride, padding=case.padding)
+
     with running(f"{B} ({case})"):
-        gradient_check(f"{B} ({case})", lambda x, w, b: Conv2d.apply(x, w, b, stride=case.stride, padding=case.padding), x, w, b)
+        gradient_check(f"{B} ({case})", conv, x, w, b)
 
 
 @check("b", "Conv2d", "float32 in, float32 gradients out")
@@ -351,7 +349,9 @@ def conv_float32(Conv2d):
     _, grads = TYPICAL.student(Conv2d, np.float32)
     for name, grad in zip(("dx", "dweight", "dbias"), grads):
         if grad.dtype != np.float32:
-            raise AssertionError(f"{B}.backward: {name} is {grad.dtype} for float32 inputs; gradients keep their input's dtype")
+            raise AssertionError(
+                f"{B}.backward: {name} is {grad.dtype} for float32 inputs; gradients keep their input's dtype"
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -364,7 +364,7 @@ COURSE_LABELS = np.array([0, 0, 0, 0, 0, 0, 1, 1], dtype=np.float64)  # 6 normal
 
 @st.composite
 def binary_labels(draw, with_both_classes=True):
-    """0/1 labels of shape (N,) or (N, C), every label with positives and negatives."""
+    """0/1 labels of shape (N,) or (N, C); with_both_classes: every label (column) holds a 1 and a 0."""
     n = draw(st.integers(3, 12))
     shape = draw(st.sampled_from([(n,), (n, draw(st.integers(1, 4)))]))
     labels = draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([0.0, 1.0])))
@@ -420,18 +420,22 @@ def student_loss(weighted_bce, x, targets, w_pos, w_neg, context):
         loss = weighted_bce(x, targets, w_pos, w_neg)
     if not isinstance(loss, tm.Tensor) or loss.shape != ():
         got = f"shape {loss.shape}" if isinstance(loss, tm.Tensor) else type(loss).__name__
-        raise AssertionError(f"{C}, weighted_bce must return a scalar Tensor (shape ()), the mean loss; got {got} ({context})")
+        raise AssertionError(
+            f"{C}, weighted_bce must return a scalar Tensor (shape ()), the mean loss; got {got} ({context})"
+        )
     return loss
 
 
 def loss_hint(value, x, targets, w_pos, w_neg):
     """Recognise the usual slips: swapped weights, a sum instead of a mean, a per-label sum."""
-    reference = F.weighted_binary_cross_entropy
+    def reference(pos, neg, reduction="mean"):
+        return F.weighted_binary_cross_entropy(x, targets, pos, neg, reduction=reduction).item()
+
     guesses = {
-        " (that is the loss with pos_weights and neg_weights swapped)": reference(x, targets, w_neg, w_pos).item(),
-        " (that is the sum, not the mean over all elements)": reference(x, targets, w_pos, w_neg, reduction="sum").item(),
+        " (that is the loss with pos_weights and neg_weights swapped)": reference(w_neg, w_pos),
+        " (that is the sum, not the mean over all elements)": reference(w_pos, w_neg, "sum"),
         " (that is the mean over examples summed over labels; take the mean over all N*C elements)":
-            reference(x, targets, w_pos, w_neg, reduction="class_sum").item(),
+            reference(w_pos, w_neg, "class_sum"),
     }
     return "".join(h for h, v in guesses.items() if np.isclose(value, v, rtol=1e-6, atol=1e-12))
 
@@ -448,7 +452,8 @@ def weighted_bce_course_example(weighted_bce):
     w_pos, w_neg = 6 / 8, 2 / 8
     context = f"logits {logits.tolist()}, targets {COURSE_LABELS.tolist()}, w_pos = 6/8, w_neg = 2/8"
     loss = student_loss(weighted_bce, leaf(logits), COURSE_LABELS, w_pos, w_neg, context)
-    assert_close(f"{C}, weighted_bce: the loss", loss.item(), loss_by_loops(logits, COURSE_LABELS, w_pos, w_neg), context,
+    expected = loss_by_loops(logits, COURSE_LABELS, w_pos, w_neg)
+    assert_close(f"{C}, weighted_bce: the loss", loss.item(), expected, context,
                  hint=loss_hint(loss.item(), tm.Tensor(logits), COURSE_LABELS, w_pos, w_neg))
     # at logits 0 every example costs log 2, so each class's share is its count times its weight
     zero = np.zeros(8)
@@ -499,7 +504,9 @@ def weighted_bce_gradient(weighted_bce, case):
     expected = leaf(x)
     F.weighted_binary_cross_entropy(expected, targets, w_pos, w_neg).backward()
     if logits.grad is None:
-        raise AssertionError(f"{C}, weighted_bce: no gradient reached the logits: build the loss from tensor operations")
+        raise AssertionError(
+            f"{C}, weighted_bce: no gradient reached the logits: build the loss from tensor operations"
+        )
     assert_close(f"{C}, weighted_bce: dL/dlogits", logits.grad, expected.grad, context)
     gradient_check(f"{C}, weighted_bce ({context})", lambda t: weighted_bce(t, targets, w_pos, w_neg), leaf(x))
 
@@ -517,10 +524,14 @@ def weighted_bce_huge_logits(weighted_bce):
             loss = student_loss(weighted_bce, logits, targets, w_pos, w_neg, context)
             loss.backward()
         if loss.dtype != dtype:
-            raise AssertionError(f"{C}, weighted_bce returned {loss.dtype} for {dtype.__name__} logits; keep their dtype")
+            raise AssertionError(
+                f"{C}, weighted_bce returned {loss.dtype} for {dtype.__name__} logits; keep their dtype"
+            )
         if not np.isfinite(loss.item()) or not np.isfinite(logits.grad).all():
-            raise AssertionError(f"{C}, weighted_bce: the loss ({loss.item()}) or its gradient is not finite ({context}): "
-                                 f"use log_sigmoid(x) and log_sigmoid(-x) for log p and log(1 - p)")
+            raise AssertionError(
+                f"{C}, weighted_bce: the loss ({loss.item()}) or its gradient is not finite ({context}): "
+                f"use log_sigmoid(x) and log_sigmoid(-x) for log p and log(1 - p)"
+            )
         expected = leaf(x, dtype)
         reference = F.weighted_binary_cross_entropy(expected, targets, w_pos, w_neg)
         reference.backward()
@@ -567,7 +578,9 @@ def oversampler_balanced(OverSampler, labels, seed):
     for epoch_number in (1, 2):
         epoch = epoch_of(sampler, context)
         if len(epoch) != expected_len:
-            raise AssertionError(f"{D}: epoch {epoch_number} has {len(epoch)} indices but len(sampler) = {expected_len} ({context})")
+            raise AssertionError(
+                f"{D}: epoch {epoch_number} has {len(epoch)} indices but len(sampler) = {expected_len} ({context})"
+            )
         outside = [i for i in epoch if not 0 <= i < len(labels)]
         if outside:
             raise AssertionError(f"{D}: index {outside[0]} is not a sample index 0..{len(labels) - 1} ({context})")
@@ -575,8 +588,10 @@ def oversampler_balanced(OverSampler, labels, seed):
         for k, n in zip(classes, counts):
             got = int(drawn[labels == k].sum())
             if got != counts.max():
-                raise AssertionError(f"{D}: class {k} ({n} samples) was drawn {got} times in epoch {epoch_number}, "
-                                     f"but every class must be drawn M = {counts.max()} times (the majority count) ({context})")
+                raise AssertionError(
+                    f"{D}: class {k} ({n} samples) was drawn {got} times in epoch {epoch_number}, but every "
+                    f"class must be drawn M = {counts.max()} times (the majority count) ({context})"
+                )
         missing = np.flatnonzero(drawn == 0)
         if missing.size:
             raise AssertionError(f"{D}: sample {missing[0]} (class {labels[missing[0]]}) never appears in epoch "
@@ -602,9 +617,13 @@ def oversampler_shuffled(OverSampler):
     sampler = make_sampler(OverSampler, LONG, 0)
     first, second = epoch_of(sampler, context), epoch_of(sampler, context)
     if all(np.diff(LONG[first]) >= 0):
-        raise AssertionError(f"{D}: the epoch is ordered by class; shuffle it, or every batch holds one class ({context})")
+        raise AssertionError(
+            f"{D}: the epoch is ordered by class; shuffle it, or every batch holds one class ({context})"
+        )
     if first == second:
-        raise AssertionError(f"{D}: two epochs of one sampler are identical; draw a new epoch at every iter ({context})")
+        raise AssertionError(
+            f"{D}: two epochs of one sampler are identical; draw a new epoch at every iter ({context})"
+        )
     if epoch_of(make_sampler(OverSampler, LONG, 1), context) == first:
         raise AssertionError(f"{D}: seed=0 and seed=1 gave the same epoch; use the seed ({context})")
 
@@ -613,7 +632,28 @@ def oversampler_shuffled(OverSampler):
 def oversampler_string_labels(OverSampler):
     labels = ["normal"] * 5 + ["mass"] * 2
     epoch = epoch_of(make_sampler(OverSampler, labels, 0), f"labels {labels}")
+    if not all(0 <= i < len(labels) for i in epoch):
+        raise AssertionError(f"{D}: labels {labels} gave indices {epoch}, not all in 0..{len(labels) - 1}")
     masses = sum(labels[i] == "mass" for i in epoch)
     if (len(epoch), masses) != (10, 5):
         raise AssertionError(f"{D}: labels {labels} should give 10 indices, 5 of them masses; got {len(epoch)} "
                              f"indices with {masses} masses")
+
+
+# ---------------------------------------------------------------------------------------------
+# pytest: one test per check, on the solution file
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def solution():
+    return load_solution()
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: f"{c.exercise}-{c.name}-{c.run.__name__}")
+def test_solution(solution, check):
+    if not hasattr(solution, check.name):
+        pytest.fail(
+            f"Exercise ({check.exercise}): the solution defines no `{check.name}` (did its cell run before export?)"
+        )
+    check.run(getattr(solution, check.name))
