@@ -123,6 +123,8 @@ def test_the_notebook_gives_the_model_answers_helpers_word_for_word_in_its_order
     for name, (cell, body) in cells.items():
         if not cell.metadata.get("exercise"):
             assert body == reference[name], name
+    given_forward = reference["conv2d"].split("    @staticmethod\n    def backward")[0].strip()
+    assert given_forward in cells["conv2d"][1]
 
 
 @pytest.mark.slow
