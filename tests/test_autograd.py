@@ -347,3 +347,18 @@ def test_a_view_and_its_base_saved_by_different_graphs_unlock_in_any_order():
     assert not view.data.flags.writeable  # its base is still needed by y2's graph
     y2.backward()
     assert view.data.flags.writeable and base.data.flags.writeable
+
+
+@pytest.mark.parametrize("wrong", [np.ones((3, 2)), np.ones(()), np.ones((2, 4))])
+def test_a_backward_returning_a_gradient_of_the_wrong_shape_is_reported(wrong):
+    class WrongShape(Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return wrong
+
+    with pytest.raises(RuntimeError, match=r"WrongShape.backward returned a gradient of shape .* for an input of shape \(2, 3\)"):
+        WrongShape.apply(leaf(np.ones((2, 3)))).sum().backward()

@@ -285,8 +285,6 @@ def unbroadcast(grad, shape):
     keepdims over the axes that were 1.  (2, 3) -> (3,): sum over axis 0.  (2, 3) -> (2, 1):
     sum over axis 1, keeping it.
     """
-    if grad.shape == shape:
-        return grad
     extra = grad.ndim - len(shape)
     if extra > 0:
         grad = grad.sum(axis=tuple(range(extra)))
@@ -294,6 +292,14 @@ def unbroadcast(grad, shape):
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
     return grad.reshape(shape)
+
+
+def _broadcasts_to(shape, target):
+    """Does an array of `shape` broadcast to exactly `target`?"""
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
 
 
 def _reverse_topological_order(root):
@@ -367,7 +373,14 @@ def backward(root, grad=None, retain_graph=False):
         for parent, pg in zip(node.inputs, input_grads):
             if parent is None or not parent.requires_grad or pg is None:
                 continue
-            pg = unbroadcast(np.asarray(pg), parent.shape)
+            pg = np.asarray(pg)
+            if pg.shape != parent.shape:
+                if not _broadcasts_to(parent.shape, pg.shape):
+                    raise RuntimeError(
+                        f"{node.fn.__name__}.backward returned a gradient of shape {pg.shape} for "
+                        f"an input of shape {parent.shape}"
+                    )
+                pg = unbroadcast(pg, parent.shape)
             if pg.dtype != parent.dtype:
                 raise TypeError(
                     f"{node.fn.__name__}.backward returned a {pg.dtype} gradient for a "
