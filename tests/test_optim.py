@@ -522,7 +522,7 @@ def test_scheduler_state_dict_resumes_the_schedule():
     (lambda: optim.SGD([{"params": [param(1.0)], "momentun": 0.9}], lr=0.1), ValueError, r"unknown option\(s\) \['momentun'\]"),
     (lambda: optim.StepLR(_two_group_sgd(), step_size=0), ValueError, "StepLR: step_size must be a positive integer"),
     (lambda: optim.CosineAnnealingLR(_two_group_sgd(), T_max=2.5), ValueError, "T_max must be a positive integer"),
-    (lambda: optim.StepLR("sgd", step_size=2), TypeError, "must be a tinymed Optimizer"),
+    (lambda: optim.StepLR("sgd", step_size=2), TypeError, "must be an optimizer \\(with param_groups\\)"),
 ])
 def test_bad_arguments_raise_naming_the_argument(build, error, match):
     with pytest.raises(error, match=match):
