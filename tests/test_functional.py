@@ -365,7 +365,7 @@ def test_softmax_axis_out_of_range_is_named(name):
 
 
 def test_functional_is_one_namespace_with_the_convolutions_and_the_losses():
-    from tinymed.nn import conv, losses
+    from tinymed.nn import conv, loss_functions as losses
 
     for module, names in [
         (conv, ["conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d"]),

@@ -280,7 +280,7 @@ def log_softmax(x, axis=-1):
 # ---------------------------------------------------------------------------------------------
 
 from tinymed.nn.conv import avg_pool2d, conv2d, global_avg_pool2d, max_pool2d  # noqa: E402
-from tinymed.nn.losses import (  # noqa: E402  (after the definitions above, which they may use)
+from tinymed.nn.loss_functions import (  # noqa: E402  (after the definitions above, which they may use)
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
