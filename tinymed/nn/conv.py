@@ -43,7 +43,10 @@ def _pad(x, ph, pw, value=0.0):
     """(N, C, H, W) -> (N, C, H + 2ph, W + 2pw), the border filled with `value`."""
     if ph == 0 and pw == 0:
         return x
-    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+    N, C, H, W = x.shape
+    xp = np.full((N, C, H + 2 * ph, W + 2 * pw), value, x.dtype)  # np.pad: same, 8x the overhead
+    xp[:, :, ph : ph + H, pw : pw + W] = x
+    return xp
 
 
 def _window(a, i, j, out_hw, stride):
@@ -144,17 +147,16 @@ class MaxPool2d(Function):
         (kh, kw), (ph, pw) = kernel, padding
         xp = _pad(x, ph, pw, value=-np.inf)
         out_hw = _out_size(x.shape[2:], kernel, stride, padding)
-        out = np.full(x.shape[:2] + out_hw, -np.inf, x.dtype)
-        # which offset i*kw + j of its window each maximum came from, for the backward
+        # start from offset 0 of every window; argmax: the offset i*kw + j each maximum came from
+        out = _window(xp, 0, 0, out_hw, stride).copy()
         argmax = np.zeros(out.shape, np.min_scalar_type(kh * kw))
-        for i in range(kh):
-            for j in range(kw):
-                window = _window(xp, i, j, out_hw, stride)
-                # Strictly greater: on ties the first offset in row-major order keeps the max,
-                # as in PyTorch; a NaN always wins, so it propagates as in PyTorch.
-                better = (window > out) | np.isnan(window)
-                np.copyto(out, window, where=better)
-                argmax[better] = i * kw + j
+        for offset in range(1, kh * kw):
+            window = _window(xp, *divmod(offset, kw), out_hw, stride)
+            # Strictly greater: on ties the first offset in row-major order keeps the max,
+            # as in PyTorch; a NaN always wins, so it propagates as in PyTorch.
+            better = (window > out) | np.isnan(window)
+            np.copyto(out, window, where=better)
+            np.copyto(argmax, offset, where=better)
         ctx.save_for_backward(argmax)
         ctx.geometry = (x.shape, xp.shape, kernel, out_hw, stride, padding)
         return out
@@ -164,10 +166,9 @@ class MaxPool2d(Function):
         (argmax,) = ctx.saved_tensors
         x_shape, padded_shape, (kh, kw), out_hw, stride, (ph, pw) = ctx.geometry
         dxp = np.zeros(padded_shape, g.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                # each output's gradient goes to the one input that was its maximum
-                _window(dxp, i, j, out_hw, stride)[...] += np.where(argmax == i * kw + j, g, 0)
+        for offset in range(kh * kw):
+            # each output's gradient goes to the one input that was its maximum
+            _window(dxp, *divmod(offset, kw), out_hw, stride)[...] += np.where(argmax == offset, g, 0)
         return dxp[:, :, ph : ph + x_shape[2], pw : pw + x_shape[3]]
 
 

@@ -284,5 +284,6 @@ from tinymed.nn.loss_functions import (  # noqa: E402  (after the definitions ab
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
+    focal_loss,
     weighted_binary_cross_entropy,
 )
