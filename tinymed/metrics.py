@@ -20,7 +20,6 @@ because a PPV of 0.0 claims "every positive call was wrong", which is not what h
 from typing import NamedTuple
 
 import numpy as np
-from scipy.stats import rankdata
 
 from tinymed.random import get_generator
 
@@ -242,6 +241,8 @@ def roc_auc(y, scores):
     y2, s2 = y.reshape(len(y), -1), scores.reshape(len(y), -1)
     n_pos = y2.sum(axis=0)
     n_neg = len(y2) - n_pos
+    from scipy.stats import rankdata  # imported here: scipy.stats takes half a second to import
+
     rank_sum_pos = np.sum(rankdata(s2, axis=0) * y2, axis=0)
     auc = (rank_sum_pos - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
     return float(auc[0]) if y.ndim == 1 else auc

@@ -8,7 +8,6 @@ Also importable from ``tinymed.data``.
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import ndimage
 
 from tinymed.random import get_generator
 
@@ -151,5 +150,7 @@ class RandomRotation:
     def __call__(self, x):
         _check_image(x, "RandomRotation")
         angle = self.rng.uniform(*self.degrees)
+        from scipy import ndimage  # imported here: it takes a quarter of a second to import
+
         out = ndimage.rotate(x, angle, axes=(1, 2), reshape=False, order=1, mode="constant", cval=0.0)
         return out.astype(x.dtype, copy=False)
