@@ -3,11 +3,24 @@
 Every function returns a `matplotlib.figure.Figure` (made without pyplot, so it works with no
 screen); save it with `fig.savefig("roc.png")`, or let a notebook display it.
 """
+import io
+
 import numpy as np
-from matplotlib.figure import Figure
+from matplotlib import figure
+
 
 from tinymed import metrics
 from tinymed.autograd import Tensor
+
+
+class Figure(figure.Figure):
+    """A matplotlib Figure that a notebook shows as a PNG when it is a cell's last value, even
+    when pyplot was never imported (IPython calls `_repr_png_`)."""
+
+    def _repr_png_(self):
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100)
+        return buffer.getvalue()
 
 
 def _grid(n, ncols, size=1.6):

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the text bar: works in terminals and notebooks, with no widget library
 
 from tinymed import metrics
 from tinymed.autograd import Tensor, no_grad
