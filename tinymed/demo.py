@@ -386,8 +386,11 @@ def figures(out, split, results, rows, seed):
                                    marks=marks, title="Training images" + (
                                        " (red circle: the mass)" if marks is not None else "")),
                   "samples.png")]
-    paths.append(save(plots.roc_curves({r.name: (split.y_test, r.scores) for r in results},
-                                       title="ROC curves on the test set"), "roc.png"))
+    fig = plots.roc_curves({r.name: (split.y_test, r.scores) for r in results},
+                           title="ROC curves on the test set (dots: threshold 0.5)")
+    for line, r in zip(fig.axes[0].lines, rows):  # where each method's calls at 0.5 fall
+        fig.axes[0].plot(1 - r["spec"], r["sens"], "o", color=line.get_color(), markersize=6)
+    paths.append(save(fig, "roc.png"))
     paths.append(save(plots.training_curves(
         {r.name: r.history for r in results},
         title="Training curves (train loss: each method's own loss, so weighted losses are "
