@@ -171,6 +171,11 @@ def test_findings_say_so_when_no_method_beats_plain_bce_at_threshold():
     assert lines[1] == "No method found more of them than plain BCE at threshold 0.5."
 
 
+def test_findings_call_exactly_half_the_positives_half():
+    plain = row("plain BCE", (0.8, 0.75, 0.85), tp=10, fn=10)
+    assert demo.findings(rows(**{"plain BCE": plain}))[0].endswith("(sensitivity 0.50): half of them.")
+
+
 def test_findings_compare_auc_intervals_rather_than_point_estimates():
     text = "\n".join(demo.findings(rows()))
     # oversampling [0.92, 0.97] overlaps fine-tuning [0.86, 0.94] only

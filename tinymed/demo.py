@@ -315,9 +315,10 @@ def findings(rows, positives="masses"):
     in specificity, which AUC differences are larger than the bootstrap intervals, what the
     pre-trained features did, and how much data each method drew."""
     plain, others = rows[0], rows[1:]
+    share = ("it misses most of them." if plain["tp"] < plain["fn"] else "half of them."
+             if plain["tp"] == plain["fn"] else "most of them, on this run.")
     lines = [f"Plain BCE finds {plain['tp']} of the {plain['tp'] + plain['fn']} test {positives} "
-             f"at threshold 0.5 (sensitivity {plain['sens']:.2f}): "
-             + ("it misses most of them." if plain["sens"] < 0.5 else "most of them, on this run.")]
+             f"at threshold 0.5 (sensitivity {plain['sens']:.2f}): {share}"]
     raised = [r for r in others if r["tp"] > plain["tp"]]
     if raised:
         lines.append("Sensitivity rose above plain BCE's with " + _names(raised)
