@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import tinymed as tm
-from tinymed import data, nn, optim, train
+from tinymed import data, models, nn, optim, train
 from tinymed.nn.layers import Dropout, Linear, ReLU
 
 
@@ -93,3 +93,46 @@ def test_bad_arguments_are_named():
         train.predict(model, x, batch_size=0)
     with pytest.raises(ValueError, match="no examples"):
         train.predict(model, x[:0])
+
+
+def test_on_epoch_end_is_called_after_each_epoch_before_validation():
+    x, y = separable()
+    model = mlp()
+    calls = []
+    train.fit(model, nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.1), loaders(x, y)[0],
+              epochs=3, progress=False, on_epoch_end=lambda m, epoch: calls.append((m is model, epoch)))
+    assert calls == [(True, 1), (True, 2), (True, 3)]
+
+
+def test_update_bn_sets_running_statistics_to_the_plain_average_over_the_images():
+    from tinymed.nn.layers import BatchNorm1d
+
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((300, 3)) * [1.0, 2.0, 3.0] + [5.0, -1.0, 0.0]).astype(np.float32)
+    model = nn.Sequential(BatchNorm1d(3), Linear(3, 1, seed=0))
+    frozen = nn.Sequential(BatchNorm1d(3)).freeze()
+    model.eval()
+    train.update_bn(model, x, batch_size=100)  # three equal batches: their mean is the mean
+    bn = model[0]
+    np.testing.assert_allclose(bn.running_mean, x.mean(axis=0), rtol=1e-5)
+    batch_vars = [x[i:i + 100].var(axis=0, ddof=1) for i in (0, 100, 200)]
+    np.testing.assert_allclose(bn.running_var, np.mean(batch_vars, axis=0), rtol=1e-5)
+    assert bn.momentum == 0.1 and not model.training  # options and mode restored
+    train.update_bn(frozen, x)
+    np.testing.assert_array_equal(frozen[0].running_mean, np.zeros(3))  # frozen layers keep theirs
+
+
+def test_update_bn_makes_eval_mode_match_train_mode_and_spares_frozen_layers():
+    x = np.random.default_rng(0).random((64, 1, 16, 16), dtype=np.float32)
+    model = models.SimpleCNN(seed=0)
+    model.features[9].freeze()
+    frozen_mean = model.features[9].running_mean.copy()
+    model.train()
+    with tm.no_grad():
+        in_training = model(tm.Tensor(x)).data
+    train.update_bn(model, x, batch_size=64)
+    assert model.training and model.features[1].momentum == 0.1
+    np.testing.assert_array_equal(model.features[9].running_mean, frozen_mean)
+    # one batch: running mean = the batch mean; running var = the unbiased batch variance, so
+    # eval differs from training only by the factor m / (m - 1) inside the square root
+    np.testing.assert_allclose(train.predict(model, x), in_training, rtol=0.02, atol=0.02)

@@ -102,3 +102,16 @@ def test_save_refuses_what_is_not_a_numeric_array_naming_the_key(tmp_path):
     with pytest.raises(TypeError, match="state_dict must be a dict"):
         tm.save([np.ones(1)], tmp_path / "w.npz")
     assert not (tmp_path / "w.npz").exists()
+
+
+def test_a_saved_file_gets_the_usual_permissions_not_the_temporary_files(tmp_path):
+    path = tmp_path / "w.npz"
+    umask = os.umask(0o022)
+    try:
+        tm.save(small_state(), path)
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644
+    path.chmod(0o600)
+    tm.save(small_state(), path)  # replacing a file keeps its mode
+    assert path.stat().st_mode & 0o777 == 0o600

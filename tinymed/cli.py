@@ -16,7 +16,6 @@ import sys
 import time
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from tinymed import data, datasets, demo, nn, optim, train, transfer
 from tinymed.models import SimpleCNN
@@ -130,12 +129,14 @@ def pretrain(out, epochs, seed, n, progress=True, stream=None):
     schedule = optim.CosineAnnealingLR(optimizer, T_max=epochs)
     loader = data.DataLoader(data.ArrayDataset(x, y), batch_size=64, shuffle=True, seed=rng)
     loss_fn = nn.CrossEntropyLoss()
-    with tqdm(total=epochs * len(loader), desc="pretrain", leave=False, disable=not progress) as bar:
-        for epoch in range(1, epochs + 1):
-            fitted = train.fit(model, loss_fn, optimizer, demo.ticking(loader, bar), 1, progress=False)
-            schedule.step()
-            bar.write(f"epoch {epoch}/{epochs}: train loss {fitted.train_loss[0]:.4f}", file=stream)
-    demo.update_bn(model, x[:1024])
+
+    def end_of_epoch(model, epoch):
+        schedule.step()
+
+    history = train.fit(model, loss_fn, optimizer, loader, epochs, progress=progress, on_epoch_end=end_of_epoch)
+    for epoch, loss in enumerate(history.train_loss, 1):
+        print(f"epoch {epoch}/{epochs}: train loss {loss:.4f}", file=stream)
+    train.update_bn(model, x[:1024])
     accuracy = float(np.mean(train.predict(model, x_test).argmax(axis=1) == y_test))
     metadata = {
         "command": f"tinymed pretrain --out {out} --epochs {epochs} "
@@ -144,7 +145,7 @@ def pretrain(out, epochs, seed, n, progress=True, stream=None):
         "accuracy": round(accuracy, 4), "test_n": len(y_test),
         "classes": list(datasets.SHAPE_CLASSES),
         "training": "Adam lr 3e-3, cosine annealing per epoch, batch 64, cross-entropy; "
-                    "BatchNorm statistics recomputed at the end (tinymed.demo.update_bn)",
+                    "BatchNorm statistics recomputed at the end (tinymed.train.update_bn)",
     }
     transfer.save(model.state_dict(), out, metadata=metadata)
     metadata = transfer.load_metadata(out)

@@ -16,15 +16,12 @@ cases, whatever the threshold) and, at threshold 0.5, sensitivity, specificity, 
 writes the figures.
 """
 import os
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.special import expit
-from tqdm.auto import tqdm
 
 from tinymed import data, datasets, imbalance, metrics, nn, optim, train, transfer
-from tinymed.autograd import Tensor, no_grad
 from tinymed.models import SimpleCNN
 
 METHODS = ("plain BCE", "weighted BCE", "oversampling", "undersampling",
@@ -45,7 +42,7 @@ class Settings:
     lr: float = 3e-3          # Adam, for the models trained from scratch and for the heads
     body_lr: float = 3e-4     # the pre-trained body, when fine-tuning all layers
     n_bootstraps: int = 500
-    phantom: dict = field(default_factory=lambda: {"mass_contrast": 0.4})
+    phantom: dict = field(default_factory=dict)
 
 
 DEFAULT = Settings(n_train=1200, n_val=300, n_test=1000, image_size=32, epochs=4)
@@ -198,48 +195,11 @@ def _recipe(name, split, settings, seeds):
             f"{with_weights}")
 
 
-def update_bn(model, images, batch_size=128):
-    """Recompute the running statistics of every BatchNorm layer that trains, as the plain
-    average over `images` (N, C, H, W) at the current weights (PyTorch's
-    `torch.optim.swa_utils.update_bn`). Frozen layers keep theirs; modes are restored.
-
-    Why: eval mode normalises with running averages of past batches (momentum 0.1: roughly the
-    last ten). After a few hundred fast Adam steps the weights have moved since those batches,
-    and the stale statistics shift the logits enough to flip many calls at threshold 0.5 from
-    one epoch to the next. Recomputed, eval mode computes what training computed.
-    """
-    layers = [m for m in model.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))
-              and not m.frozen]
-    momenta = [m.momentum for m in layers]
-    modes = [(m, m.training) for m in model.modules()]
-    for m in layers:
-        m.reset_running_stats()
-        m.momentum = None
-    model.train()
-    try:
-        with no_grad():
-            for start in range(0, len(images), batch_size):
-                model(Tensor(images[start:start + batch_size]))
-    finally:
-        for m, momentum in zip(layers, momenta):
-            m.momentum = momentum
-        for m, mode in modes:
-            m.training = mode
-
-
-def ticking(loader, bar):
-    """The batches of `loader`, advancing the tqdm `bar` by one after each."""
-    for batch in loader:
-        yield batch
-        bar.update()
-
-
 def train_all(split, settings, seed, progress=True, out=None):
     """Train the six methods in turn and predict the test set. All start from the same initial
     weights (the pre-trained ones then replace their features) and shuffle with the same
     stream. After each epoch: BatchNorm statistics recomputed on 256 training images
-    (`update_bn`), then the validation loss (plain BCE for every method, so that the curves
-    compare) and AUC."""
+    (`train.update_bn`), then the validation loss and AUC."""
     init, order, bn = np.random.SeedSequence(seed).spawn(3)
     seeds = {"init": init, "order": order}
     bn_images = split.x_train[np.random.default_rng(bn).permutation(len(split.x_train))[:256]]
@@ -249,20 +209,8 @@ def train_all(split, settings, seed, progress=True, out=None):
         model, loss_fn, optimizer, loader, how = _recipe(name, split, settings, seeds)
         print(f"[{i}/{len(METHODS)}] {name}: {how}; {len(loader.sampler)} images per epoch",
               file=out, flush=True)
-        history = train.History()
-        with tqdm(total=settings.epochs * len(loader), desc=f"[{i}/{len(METHODS)}] {name}",
-                  leave=False, disable=not progress) as bar:
-            for epoch in range(1, settings.epochs + 1):
-                start = time.perf_counter()
-                fitted = train.fit(model, loss_fn, optimizer, ticking(loader, bar), 1,
-                                   progress=False)
-                update_bn(model, bn_images)
-                history.seconds.append(time.perf_counter() - start)
-                history.train_loss += fitted.train_loss
-                scores = train.evaluate(model, val, nn.BCEWithLogitsLoss())
-                history.val_loss.append(scores["loss"])
-                history.val_auc.append(scores["auc"])
-                bar.set_postfix_str(f"epoch {epoch}/{settings.epochs}, val AUC {scores['auc']:.3f}")
+        history = train.fit(model, loss_fn, optimizer, loader, settings.epochs, val, progress,
+                            on_epoch_end=lambda model, epoch: train.update_bn(model, bn_images))
         # probabilities in float64: float32 would round many of them to exactly 0 or 1 and tie
         probabilities = expit(train.predict(model, split.x_test)[:, 0].astype(np.float64))
         results.append(Result(name, model, history, sum(history.seconds), len(loader.sampler),
@@ -394,8 +342,8 @@ def figures(out, split, results, rows, seed):
     paths.append(save(fig, "roc.png"))
     paths.append(save(plots.training_curves(
         {r.name: r.history for r in results},
-        title="Training curves (train loss: each method's own loss, so weighted losses are "
-              "smaller by design; validation loss: plain BCE for all)"), "training_curves.png"))
+        title="Training curves (losses: each method's own, so weighted losses are smaller "
+              "by design; the validation AUCs compare)"), "training_curves.png"))
     before = SimpleCNN(seed=np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0]))
     after = transfer.load(transfer.pretrained_path())["features.0.weight"]
     paths.append(save(plots.compare_filters(

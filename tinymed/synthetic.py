@@ -220,7 +220,7 @@ def _render_chests(p, size, rib_contrast, rng):
     return np.clip(images, 0, 1), lungs < 0
 
 
-def make_chest_xrays(n, prevalence=0.05, image_size=32, seed=None, *, mass_contrast=0.25,
+def make_chest_xrays(n, prevalence=0.05, image_size=32, seed=None, *, mass_contrast=0.4,
                      mass_radius=(1.0, 2.5), noise=0.04, rib_contrast=0.2, variation=1.0,
                      return_info=False):
     """Synthetic frontal (PA) chest X-ray phantoms, some with a small lung mass.
@@ -237,8 +237,10 @@ def make_chest_xrays(n, prevalence=0.05, image_size=32, seed=None, *, mass_contr
     patient age or sex, no real anatomy or physics of X-ray attenuation.
 
     The difficulty is set by the keyword-only knobs; the defaults aim at a task that a small CNN
-    trained plainly at 1-5% prevalence mostly misses, but that weighting, resampling or
-    pre-training make learnable.
+    trained plainly at 1-5% prevalence mostly misses at threshold 0.5, but that weighting or
+    resampling make it find within the demo's minute (SimpleCNN, 1200 images, 4 epochs). At
+    mass_contrast=0.25 the task is harder: a pixel-wise logistic regression reaches AUC about
+    0.7 on balanced data, and a minute of CNN training barely learns it.
 
     Args:
         n: number of images, >= 1.

@@ -16,6 +16,7 @@ from tqdm import tqdm  # the text bar: works in terminals and notebooks, with no
 
 from tinymed import metrics
 from tinymed.autograd import Tensor, no_grad
+from tinymed.nn.layers import BatchNorm1d, BatchNorm2d
 
 
 @dataclass
@@ -64,12 +65,16 @@ def _check_loader(loader, name):
         raise TypeError(f"{name} must be a DataLoader (or any iterable of (x, y) batches), got {type(loader).__name__}")
 
 
-def fit(model, loss_fn, optimizer, train_loader, epochs=1, val_loader=None, progress=True):
+def fit(model, loss_fn, optimizer, train_loader, epochs=1, val_loader=None, progress=True,
+        on_epoch_end=None):
     """Train `model` for `epochs` passes over `train_loader`; return a `History`.
 
     train_loader / val_loader: iterables of (x, y) NumPy batches, x (N, C, H, W) or (N, D),
     y (N,) or (N, L) (a DataLoader). Labels (N,) for (N, 1) outputs are reshaped to (N, 1).
     progress: show a tqdm bar per epoch with the running loss.
+    on_epoch_end: called as `on_epoch_end(model, epoch)` after each epoch's training, before
+        the validation, e.g. `lambda model, epoch: train.update_bn(model, images)` or a
+        learning-rate schedule's step.
     After each epoch the model is evaluated on `val_loader` (loss and ROC AUC) in eval mode.
     """
     _check_loader(train_loader, "fit: train_loader")
@@ -95,6 +100,8 @@ def fit(model, loss_fn, optimizer, train_loader, epochs=1, val_loader=None, prog
         if count == 0:
             raise ValueError("fit: train_loader yielded no batches (is drop_last dropping the only batch?)")
         history.train_loss.append(total / count)
+        if on_epoch_end is not None:
+            on_epoch_end(model, epoch)
         if val_loader is not None:
             result = evaluate(model, val_loader, loss_fn)
             history.val_loss.append(result["loss"])
@@ -104,6 +111,34 @@ def fit(model, loss_fn, optimizer, train_loader, epochs=1, val_loader=None, prog
             history.val_auc.append(float("nan"))
         history.seconds.append(time.perf_counter() - start)
     return history
+
+
+def update_bn(model, images, batch_size=128):
+    """Recompute the running statistics of every BatchNorm layer that trains, as the plain
+    average over `images` (N, C, H, W) at the current weights (PyTorch's
+    `torch.optim.swa_utils.update_bn`). Frozen layers keep theirs; modes are restored.
+
+    Why: eval mode normalises with running averages of past batches (momentum 0.1: roughly the
+    last ten). After a few hundred fast Adam steps the weights have moved since those batches,
+    and the stale statistics shift the logits enough to flip many calls at threshold 0.5 from
+    one epoch to the next. Recomputed, eval mode computes what training computed.
+    """
+    layers = [m for m in model.modules() if isinstance(m, (BatchNorm1d, BatchNorm2d)) and not m.frozen]
+    momenta = [m.momentum for m in layers]
+    modes = [(m, m.training) for m in model.modules()]
+    for m in layers:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over all the batches below
+    model.train()
+    try:
+        with no_grad():
+            for x, _ in _batches(np.asarray(images), batch_size):
+                model(Tensor(x, dtype=_dtype(model)))
+    finally:
+        for m, momentum in zip(layers, momenta):
+            m.momentum = momentum
+        for m, mode in modes:
+            m.training = mode
 
 
 def _dtype(model):

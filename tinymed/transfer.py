@@ -95,6 +95,7 @@ def save(state_dict, path, metadata=None):
         raise FileNotFoundError(f"save: the folder {folder!r} does not exist")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
+        os.chmod(tmp, _new_file_mode(path))  # mkstemp makes it private (0600); give the usual mode
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays, **{METADATA_KEY: np.array(text)})
             f.flush()
@@ -104,6 +105,15 @@ def save(state_dict, path, metadata=None):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _new_file_mode(path):
+    """The mode of the file being replaced, or what a plain open() would give (0666 - umask)."""
+    if os.path.exists(path):
+        return os.stat(path).st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _open(path, where):
