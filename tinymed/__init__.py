@@ -13,6 +13,7 @@ from tinymed.autograd import Function, Tensor, get_default_dtype, no_grad, set_d
 from tinymed.gradcheck import GradcheckError, gradcheck
 from tinymed.ops import concatenate, stack, tensor, where
 from tinymed.random import manual_seed
+from tinymed.threads import get_num_threads, set_num_threads
 from tinymed.transfer import load, save
 
 from tinymed import data, datasets, imbalance, metrics, models, nn, optim, train, transfer  # noqa: E402,I001
@@ -21,6 +22,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Function", "GradcheckError", "Tensor", "concatenate", "get_default_dtype", "gradcheck",
-    "load", "manual_seed", "no_grad", "save", "set_default_dtype", "stack", "tensor", "where",
+    "get_num_threads", "load", "manual_seed", "no_grad", "save", "set_default_dtype", "set_num_threads", "stack", "tensor", "where",
     "data", "datasets", "imbalance", "metrics", "models", "nn", "optim", "train", "transfer",
 ]

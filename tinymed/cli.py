@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from tinymed import data, datasets, demo, nn, optim, train, transfer
+from tinymed import data, datasets, demo, nn, optim, threads, train, transfer
 from tinymed.models import SimpleCNN
 
 PRETRAIN_DEFAULTS = {"epochs": 12, "seed": 0, "n": 8000}
@@ -70,6 +70,8 @@ def build_parser():
                         f"with --quick)")
     d.add_argument("--seed", type=_seed, default=0, metavar="S",
                    help="the same seed gives the same table (default 0)")
+    d.add_argument("--threads", type=_positive_int, default=1, metavar="N",
+                   help="BLAS threads (default 1: faster for these small matrices, see tinymed.threads)")
     d.add_argument("--quick", action="store_true",
                    help="a seconds-long run on tiny data (also: TINYMED_QUICK=1)")
 
@@ -81,6 +83,8 @@ def build_parser():
                     % len(datasets.SHAPE_CLASSES))
     p.add_argument("--out", required=True, metavar="FILE.npz", help="the weight file to write")
     p.add_argument("--epochs", type=_positive_int, default=PRETRAIN_DEFAULTS["epochs"], metavar="N")
+    p.add_argument("--threads", type=_positive_int, default=1, metavar="N",
+                   help="BLAS threads (default 1, see tinymed.threads)")
     p.add_argument("--seed", type=_seed, default=PRETRAIN_DEFAULTS["seed"], metavar="S")
     p.add_argument("--n", type=_positive_int, default=PRETRAIN_DEFAULTS["n"], metavar="N",
                    help="training images (default %(default)s)")
@@ -179,7 +183,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     run = {"demo": run_demo, "pretrain": run_pretrain}[args.command]
     try:
-        return run(args, parser.commands[args.command])
+        with threads.blas_threads(args.threads):
+            return run(args, parser.commands[args.command])
     except KeyboardInterrupt:
         print(f"tinymed {args.command}: interrupted", file=sys.stderr)
         return 130
