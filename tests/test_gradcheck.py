@@ -79,3 +79,38 @@ def test_gradcheck_catches_a_wrong_gradient_of_a_broadcast_input():
     b = tm.tensor(np.ones(3), requires_grad=True)
     with pytest.raises(tm.GradcheckError, match="input 1"):
         tm.gradcheck(BadBroadcastMul.apply, (a, b))
+
+
+def test_gradcheck_fails_a_backward_that_returns_nan():
+    class NanSquare(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * np.nan
+
+    x = tm.tensor(np.array([3.0]), requires_grad=True)
+    with pytest.raises(tm.GradcheckError, match="analytic nan but numeric 6"):
+        tm.gradcheck(NanSquare.apply, x)
+
+
+@pytest.mark.parametrize("eps", [0, -1e-6, float("nan"), "1e-6"])
+def test_gradcheck_refuses_an_eps_that_is_not_a_positive_number(eps):
+    # eps=0 divides by zero: every numeric derivative is nan, which once passed silently.
+    x = tm.tensor(np.array([3.0]), requires_grad=True)
+    with pytest.raises(ValueError, match=r"gradcheck: eps must be a finite number > 0, got"):
+        tm.gradcheck(WrongSquare.apply, x, eps=eps)
+
+
+def test_gradcheck_refuses_a_negative_tolerance():
+    x = tm.tensor(np.array([3.0]), requires_grad=True)
+    with pytest.raises(ValueError, match=r"gradcheck: atol must be a finite number >= 0, got -1"):
+        tm.gradcheck(lambda t: t * 2, x, atol=-1)
+
+
+def test_gradcheck_says_fn_must_be_a_function():
+    x = tm.tensor(np.array([3.0]), requires_grad=True)
+    with pytest.raises(TypeError, match="gradcheck: fn must be a function of the inputs returning a Tensor, got Tensor"):
+        tm.gradcheck(x, x)

@@ -41,6 +41,12 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     Cost: one backward per output element and two forward calls per input element, so keep
     shapes small.
     """
+    if not callable(fn):
+        raise TypeError(f"gradcheck: fn must be a function of the inputs returning a Tensor, got {type(fn).__name__}")
+    for name, value, least in (("eps", eps, "> 0"), ("atol", atol, ">= 0"), ("rtol", rtol, ">= 0")):
+        number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+        if not number or not np.isfinite(value) or value < 0 or (value == 0 and least == "> 0"):
+            raise ValueError(f"gradcheck: {name} must be a finite number {least}, got {value!r}")
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
@@ -89,7 +95,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
                 x.data = original
                 numeric = (plus - minus) / (2 * eps)
                 a = analytic[column][:, k]
-                bad = np.abs(a - numeric) > atol + rtol * np.abs(numeric)
+                # Written as "not close" so that a NaN on either side counts as a mismatch.
+                bad = ~(np.abs(a - numeric) <= atol + rtol * np.abs(numeric))
                 if bad.any():
                     j = int(np.argmax(np.where(bad, np.abs(a - numeric), -1)))
                     message = (
