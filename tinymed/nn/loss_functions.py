@@ -287,6 +287,12 @@ def cross_entropy(logits, target, weight=None, reduction="mean", label_smoothing
     if x.ndim < 2:
         raise ValueError(f"{fn}: logits must have shape (N, C) or (N, C, d1, ...), got shape {x.shape}")
     n_classes = x.shape[1]
+    if n_classes < 2:
+        # PyTorch allows it, but softmax over one class is 1: the loss is 0 and nothing learns.
+        raise ValueError(
+            f"{fn}: logits has one class (shape {x.shape}), so the softmax is always 1 and the loss "
+            f"always 0; a one-output binary model needs binary_cross_entropy_with_logits (BCEWithLogitsLoss)"
+        )
     t = _as_target(fn, target)
     weight = _as_weight(fn, "weight", weight)
     if weight is not None and weight.shape != (n_classes,):
