@@ -362,3 +362,19 @@ def test_a_backward_returning_a_gradient_of_the_wrong_shape_is_reported(wrong):
 
     with pytest.raises(RuntimeError, match=r"WrongShape.backward returned a gradient of shape .* for an input of shape \(2, 3\)"):
         WrongShape.apply(leaf(np.ones((2, 3)))).sum().backward()
+
+
+def test_one_no_grad_instance_entered_twice_restores_recording():
+    off = tm.no_grad()
+    with off:
+        with off:
+            pass
+        assert (leaf([1.0]) * 2).grad_fn is None
+    assert (leaf([1.0]) * 2).grad_fn == "Mul"
+
+    @tm.no_grad()
+    def countdown(n):
+        return countdown(n - 1) if n else leaf([1.0]) * 2
+
+    assert countdown(3).grad_fn is None
+    assert (leaf([1.0]) * 2).grad_fn == "Mul"

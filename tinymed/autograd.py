@@ -68,14 +68,17 @@ class no_grad(contextlib.ContextDecorator):
     Use it for evaluation and for optimizer steps: it saves the memory and time of recording.
     """
 
+    def __init__(self):
+        self._previous = []  # a stack: one instance may be entered again before it exits
+
     def __enter__(self):
         global _grad_enabled
-        self._previous = _grad_enabled
+        self._previous.append(_grad_enabled)
         _grad_enabled = False
 
     def __exit__(self, *exc):
         global _grad_enabled
-        _grad_enabled = self._previous
+        _grad_enabled = self._previous.pop()
         return False
 
 
@@ -84,58 +87,147 @@ def is_grad_enabled():
 
 
 # ---------------------------------------------------------------------------------------------
-# Protecting saved arrays: read-only while a graph needs them.
+# Tensor.
 # ---------------------------------------------------------------------------------------------
 
-# id(array) -> [array, count]: arrays this module made read-only, and how many nodes need them.
-_locked = {}
+
+class Tensor:
+    """An n-dimensional array that can record how it was computed, for `backward()`.
+
+    `Tensor(data, requires_grad=False, dtype=None)`: Python numbers and lists become the
+    default float dtype (float32); a NumPy array keeps its dtype unless `dtype` is given, and is
+    copied (as `torch.tensor` copies). Only float tensors can require grad.
+
+    Attributes: `.data` (np.ndarray), `.grad` (np.ndarray or None, filled by backward for
+    leaves), `.requires_grad`, `.grad_fn` (name of the op that made it, or None for a leaf).
+    The operators and methods (+, *, @, sum, exp, reshape, [...], ...) live in `tinymed.ops`.
+    """
+
+    __array_ufunc__ = None  # ndarray + Tensor calls Tensor.__radd__ instead of NumPy's loop
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        if dtype is not None:
+            dtype = _as_float_dtype(dtype)
+        elif not isinstance(data, np.ndarray) and not isinstance(data, np.generic):
+            array = np.asarray(data)
+            if array.dtype.kind in "iuf":
+                dtype = _default_dtype
+        try:
+            self.data = np.array(data, dtype=dtype)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"Tensor: cannot make an array of {type(data).__name__}: {e}") from None
+        if self.data.dtype.kind not in "biuf":
+            raise TypeError(f"Tensor: data must be numeric, got dtype {self.data.dtype}")
+        self.grad = None
+        self.requires_grad = False
+        self._node = None
+        self._retains_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, array):
+        """A tensor around an array an op just made: no copy, no checks."""
+        t = cls.__new__(cls)
+        t.data = array
+        t.grad = None
+        t.requires_grad = False
+        t._node = None
+        t._retains_grad = False
+        return t
+
+    # -- what a tensor is ---------------------------------------------------------------------
+
+    shape = property(lambda self: self.data.shape)
+    ndim = property(lambda self: self.data.ndim)
+    dtype = property(lambda self: self.data.dtype)
+    size = property(lambda self: self.data.size)
+
+    @property
+    def grad_fn(self):
+        """The name of the Function that made this tensor, or None for a leaf."""
+        return None if self._node is None else self._node.fn.__name__
+
+    @property
+    def is_leaf(self):
+        return self._node is None
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        body = np.array2string(
+            self.data, separator=", ", prefix="Tensor(", precision=4, threshold=20, edgeitems=2
+        )
+        extra = f"shape={self.shape}, dtype={self.dtype}"
+        if self._node is not None:
+            extra += f", grad_fn={self.grad_fn}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"Tensor({body}, {extra})"
+
+    # -- leaving the graph ----------------------------------------------------------------------
+
+    def numpy(self):
+        """The data as a NumPy array (shared, not copied; treat it as read-only)."""
+        return self.data
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item: only a one-element tensor has an item, this one has shape {self.shape}")
+        return self.data.item()
+
+    def detach(self):
+        """A new leaf tensor sharing this data, cut from the graph."""
+        return Tensor._make(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        # np.asarray(tensor) works, so metrics and plots accept tensors as they accept arrays.
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __setitem__(self, index, value):
+        """In-place assignment `t[index] = value`, outside the graph (as under torch.no_grad)."""
+        if self.requires_grad and _grad_enabled:
+            raise RuntimeError(
+                "in-place assignment to a tensor that requires grad is invisible to backward: "
+                "do it under tm.no_grad(), or build a new tensor (e.g. with tm.where)"
+            )
+        if not self.data.flags.writeable:
+            raise RuntimeError(
+                "cannot assign into this tensor: its data is saved for backward by a graph that "
+                "is still alive, and changing it would make the gradients wrong. Call backward() "
+                "first, or let the graph go (del the output), or assign to a copy"
+            )
+        self.data[index] = value.data if isinstance(value, Tensor) else value
+
+    # -- gradients ------------------------------------------------------------------------------
+
+    def requires_grad_(self, flag=True):
+        """Turn gradient tracking on or off for this leaf tensor; returns self."""
+        if flag and self.data.dtype.kind != "f":
+            raise TypeError(f"requires_grad: only float tensors can require grad, this one is {self.dtype}")
+        if not flag and self._node is not None:
+            raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use .detach() instead")
+        self.requires_grad = bool(flag)
+        return self
+
+    def retain_grad(self):
+        """Keep `.grad` on this non-leaf tensor too after backward (leaves always keep it)."""
+        self._retains_grad = True
+        return self
+
+    def backward(self, grad=None, retain_graph=False):
+        """Fill `.grad` of every leaf this tensor depends on with d(self)/d(leaf), added to any
+        `.grad` already there (call `zero_grad` between steps). A scalar needs no `grad`; any
+        other shape needs `grad` of its shape. The graph is freed unless `retain_graph`."""
+        backward(self, grad, retain_graph)
 
 
-def _lock(array):
-    """Make `array` (and the arrays it is a view of) read-only; return what was locked."""
-    chain = [array]
-    while isinstance(chain[-1].base, np.ndarray):
-        chain.append(chain[-1].base)
-    locked = []
-    for a in chain:
-        entry = _locked.get(id(a))
-        if entry is not None:
-            entry[1] += 1
-        elif a.flags.writeable:
-            a.flags.writeable = False
-            _locked[id(a)] = [a, 1]
-        else:
-            continue
-        locked.append(a)
-    return locked
-
-
-def _unlock(arrays):
-    for a in reversed(arrays):  # bases first
-        entry = _locked[id(a)]
-        entry[1] -= 1
-        if entry[1] == 0:
-            del _locked[id(a)]
-            _unlocking.append(a)
-    _make_writeable()
-
-
-# Arrays no graph needs any more, waiting to be made writeable: a view can be made writeable only
-# once its base is, and the base may still be needed by another graph.
-_unlocking = []
-
-
-def _make_writeable():
-    progress = True
-    while progress:
-        progress, waiting = False, []
-        for a in _unlocking:
-            if isinstance(a.base, np.ndarray) and not a.base.flags.writeable:
-                waiting.append(a)
-            else:
-                a.flags.writeable = True
-                progress = True
-        _unlocking[:] = waiting
+# ---------------------------------------------------------------------------------------------
+# Function: forward and backward side by side.
+# ---------------------------------------------------------------------------------------------
 
 
 class Context:
@@ -182,11 +274,6 @@ class Node:
 
     def __repr__(self):
         return f"<{self.fn.__name__}>"
-
-
-# ---------------------------------------------------------------------------------------------
-# Function: forward and backward side by side.
-# ---------------------------------------------------------------------------------------------
 
 
 class Function:
@@ -354,6 +441,7 @@ def backward(root, grad=None, retain_graph=False):
             continue
         node = tensor._node
         if node is None or tensor._retains_grad:
+            # a copy: g may be a read-only broadcast view, or the same array another input got
             tensor.grad = g.copy() if tensor.grad is None else tensor.grad + g
         if node is None:
             continue
@@ -393,139 +481,55 @@ def backward(root, grad=None, retain_graph=False):
 
 
 # ---------------------------------------------------------------------------------------------
-# Tensor.
+# Safety rail: an array saved for backward is read-only while a graph needs it.
 # ---------------------------------------------------------------------------------------------
 
+# id(array) -> [array, count]: arrays this module made read-only, and how many nodes need them.
+_locked = {}
 
-class Tensor:
-    """An n-dimensional array that can record how it was computed, for `backward()`.
 
-    `Tensor(data, requires_grad=False, dtype=None)`: Python numbers and lists become the
-    default float dtype (float32); a NumPy array keeps its dtype unless `dtype` is given, and is
-    copied (as `torch.tensor` copies). Only float tensors can require grad.
+def _lock(array):
+    """Make `array` (and the arrays it is a view of) read-only; return what was locked."""
+    chain = [array]
+    while isinstance(chain[-1].base, np.ndarray):
+        chain.append(chain[-1].base)
+    locked = []
+    for a in chain:
+        entry = _locked.get(id(a))
+        if entry is not None:
+            entry[1] += 1
+        elif a.flags.writeable:
+            a.flags.writeable = False
+            _locked[id(a)] = [a, 1]
+        else:
+            continue
+        locked.append(a)
+    return locked
 
-    Attributes: `.data` (np.ndarray), `.grad` (np.ndarray or None, filled by backward for
-    leaves), `.requires_grad`, `.grad_fn` (name of the op that made it, or None for a leaf).
-    The operators and methods (+, *, @, sum, exp, reshape, [...], ...) live in `tinymed.ops`.
-    """
 
-    __array_ufunc__ = None  # ndarray + Tensor calls Tensor.__radd__ instead of NumPy's loop
+def _unlock(arrays):
+    for a in reversed(arrays):  # bases first
+        entry = _locked[id(a)]
+        entry[1] -= 1
+        if entry[1] == 0:
+            del _locked[id(a)]
+            _unlocking.append(a)
+    _make_writeable()
 
-    def __init__(self, data, requires_grad=False, dtype=None):
-        if isinstance(data, Tensor):
-            data = data.data
-        if dtype is not None:
-            dtype = _as_float_dtype(dtype)
-        elif not isinstance(data, np.ndarray) and not isinstance(data, np.generic):
-            array = np.asarray(data)
-            if array.dtype.kind in "iuf":
-                dtype = _default_dtype
-        try:
-            self.data = np.array(data, dtype=dtype)
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"Tensor: cannot make an array of {type(data).__name__}: {e}") from None
-        if self.data.dtype.kind not in "biuf":
-            raise TypeError(f"Tensor: data must be numeric, got dtype {self.data.dtype}")
-        self.grad = None
-        self.requires_grad = False
-        self._node = None
-        self._retains_grad = False
-        if requires_grad:
-            self.requires_grad_(True)
 
-    @classmethod
-    def _make(cls, array):
-        """A tensor around an array an op just made: no copy, no checks."""
-        t = cls.__new__(cls)
-        t.data = array
-        t.grad = None
-        t.requires_grad = False
-        t._node = None
-        t._retains_grad = False
-        return t
+# Arrays no graph needs any more, waiting to be made writeable: a view can be made writeable only
+# once its base is, and the base may still be needed by another graph.
+_unlocking = []
 
-    # -- what a tensor is ---------------------------------------------------------------------
 
-    shape = property(lambda self: self.data.shape)
-    ndim = property(lambda self: self.data.ndim)
-    dtype = property(lambda self: self.data.dtype)
-    size = property(lambda self: self.data.size)
-
-    @property
-    def grad_fn(self):
-        """The name of the Function that made this tensor, or None for a leaf."""
-        return None if self._node is None else self._node.fn.__name__
-
-    @property
-    def is_leaf(self):
-        return self._node is None
-
-    def __len__(self):
-        return len(self.data)
-
-    def __repr__(self):
-        body = np.array2string(
-            self.data, separator=", ", prefix="Tensor(", precision=4, threshold=20, edgeitems=2
-        )
-        extra = f"shape={self.shape}, dtype={self.dtype}"
-        if self._node is not None:
-            extra += f", grad_fn={self.grad_fn}"
-        elif self.requires_grad:
-            extra += ", requires_grad=True"
-        return f"Tensor({body}, {extra})"
-
-    # -- leaving the graph ----------------------------------------------------------------------
-
-    def numpy(self):
-        """The data as a NumPy array (shared, not copied; treat it as read-only)."""
-        return self.data
-
-    def item(self):
-        if self.data.size != 1:
-            raise ValueError(f"item: only a one-element tensor has an item, this one has shape {self.shape}")
-        return self.data.item()
-
-    def detach(self):
-        """A new leaf tensor sharing this data, cut from the graph."""
-        return Tensor._make(self.data)
-
-    def __array__(self, dtype=None, copy=None):
-        # np.asarray(tensor) works, so metrics and plots accept tensors as they accept arrays.
-        return self.data if dtype is None else self.data.astype(dtype)
-
-    def __setitem__(self, index, value):
-        """In-place assignment `t[index] = value`, outside the graph (as under torch.no_grad)."""
-        if self.requires_grad and _grad_enabled:
-            raise RuntimeError(
-                "in-place assignment to a tensor that requires grad is invisible to backward: "
-                "do it under tm.no_grad(), or build a new tensor (e.g. with tm.where)"
-            )
-        if not self.data.flags.writeable:
-            raise RuntimeError(
-                "cannot assign into this tensor: its data is saved for backward by a graph that "
-                "is still alive, and changing it would make the gradients wrong. Call backward() "
-                "first, or let the graph go (del the output), or assign to a copy"
-            )
-        self.data[index] = value.data if isinstance(value, Tensor) else value
-
-    # -- gradients ------------------------------------------------------------------------------
-
-    def requires_grad_(self, flag=True):
-        """Turn gradient tracking on or off for this leaf tensor; returns self."""
-        if flag and self.data.dtype.kind != "f":
-            raise TypeError(f"requires_grad: only float tensors can require grad, this one is {self.dtype}")
-        if not flag and self._node is not None:
-            raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use .detach() instead")
-        self.requires_grad = bool(flag)
-        return self
-
-    def retain_grad(self):
-        """Keep `.grad` on this non-leaf tensor too after backward (leaves always keep it)."""
-        self._retains_grad = True
-        return self
-
-    def backward(self, grad=None, retain_graph=False):
-        """Fill `.grad` of every leaf this tensor depends on with d(self)/d(leaf), added to any
-        `.grad` already there (call `zero_grad` between steps). A scalar needs no `grad`; any
-        other shape needs `grad` of its shape. The graph is freed unless `retain_graph`."""
-        backward(self, grad, retain_graph)
+def _make_writeable():
+    progress = True
+    while progress:
+        progress, waiting = False, []
+        for a in _unlocking:
+            if isinstance(a.base, np.ndarray) and not a.base.flags.writeable:
+                waiting.append(a)
+            else:
+                a.flags.writeable = True
+                progress = True
+        _unlocking[:] = waiting
