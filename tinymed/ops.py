@@ -194,7 +194,8 @@ class Max(Function):
 
 
 class Min(Function):
-    # min(a) = -max(-a); written out so the graph shows one node.
+    # min(a) = -max(-a). In backward the two sign flips cancel: the gradient goes to the positions
+    # of the minima, exactly as Max's backward sends it to the maxima, so Min reuses it.
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
         return Max.forward(ctx, -a, axis=axis, keepdims=keepdims) * -1
@@ -497,9 +498,58 @@ def _shape_args(shape):
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
 
 
+def _sum(self, axis=None, keepdims=False):
+    """Sum over `axis` (None: all; an int or a tuple), dropping those axes unless keepdims."""
+    return Sum.apply(self, axis=axis, keepdims=keepdims)
+
+
+def _mean(self, axis=None, keepdims=False):
+    """Mean over `axis` (None: all; an int or a tuple), dropping those axes unless keepdims."""
+    return Mean.apply(self, axis=axis, keepdims=keepdims)
+
+
+def _max(self, axis=None, keepdims=False):
+    """Maximum over `axis`; the gradient goes to the maxima (ties share it)."""
+    return Max.apply(self, axis=axis, keepdims=keepdims)
+
+
+def _min(self, axis=None, keepdims=False):
+    """Minimum over `axis`; the gradient goes to the minima (ties share it)."""
+    return Min.apply(self, axis=axis, keepdims=keepdims)
+
+
+def _clip(self, lo=None, hi=None):
+    """Values limited to [lo, hi] (either may be None); gradient 1 inside, 0 outside."""
+    return Clip.apply(self, lo=lo, hi=hi)
+
+
+def _reshape(self, *shape):
+    """The same values in a new shape: t.reshape(2, 3) or t.reshape((2, 3)); -1 is inferred."""
+    return Reshape.apply(self, shape=_shape_args(shape))
+
+
+def _transpose(self, *axes):
+    """Axes permuted: t.transpose(0, 2, 1); no axes reverses them (as .T)."""
+    return Transpose.apply(self, axes=_shape_args(axes) or None)
+
+
+def _flatten(self, start_axis=0):
+    """Axes from `start_axis` on merged into one: (N, C, H, W).flatten(1) -> (N, C*H*W)."""
+    return Reshape.apply(self, shape=self.shape[:start_axis] + (-1,))
+
+
 def _to(self, dtype):
+    """This tensor in float `dtype` (float32 or float64), differentiably; self if already so."""
     dtype = _as_float_dtype(dtype)
     return self if self.dtype == dtype else Cast.apply(self, dtype=dtype)
+
+
+def _unary(fn, doc):
+    def method(self):
+        return fn.apply(self)
+
+    method.__name__, method.__doc__ = fn.__name__.lower(), doc
+    return method
 
 
 Tensor.__add__ = lambda self, other: Add.apply(self, other)
@@ -522,22 +572,16 @@ Tensor.__ge__ = lambda self, other: Tensor._make(self.data >= _index(other))
 Tensor.__lt__ = lambda self, other: Tensor._make(self.data < _index(other))
 Tensor.__le__ = lambda self, other: Tensor._make(self.data <= _index(other))
 
-Tensor.sum = lambda self, axis=None, keepdims=False: Sum.apply(self, axis=axis, keepdims=keepdims)
-Tensor.mean = lambda self, axis=None, keepdims=False: Mean.apply(self, axis=axis, keepdims=keepdims)
-Tensor.max = lambda self, axis=None, keepdims=False: Max.apply(self, axis=axis, keepdims=keepdims)
-Tensor.min = lambda self, axis=None, keepdims=False: Min.apply(self, axis=axis, keepdims=keepdims)
-Tensor.exp = lambda self: Exp.apply(self)
-Tensor.log = lambda self: Log.apply(self)
-Tensor.sqrt = lambda self: Sqrt.apply(self)
-Tensor.abs = lambda self: Abs.apply(self)
-Tensor.clip = lambda self, lo=None, hi=None: Clip.apply(self, lo=lo, hi=hi)
-Tensor.relu = lambda self: ReLU.apply(self)
-Tensor.sigmoid = lambda self: Sigmoid.apply(self)
-Tensor.tanh = lambda self: Tanh.apply(self)
-Tensor.reshape = lambda self, *shape: Reshape.apply(self, shape=_shape_args(shape))
-Tensor.transpose = lambda self, *axes: Transpose.apply(self, axes=_shape_args(axes) or None)
-Tensor.T = property(lambda self: Transpose.apply(self, axes=None))
-Tensor.flatten = lambda self, start_axis=0: Reshape.apply(self, shape=self.shape[:start_axis] + (-1,))
+Tensor.sum, Tensor.mean, Tensor.max, Tensor.min = _sum, _mean, _max, _min
+Tensor.clip, Tensor.reshape, Tensor.transpose, Tensor.flatten = _clip, _reshape, _transpose, _flatten
+Tensor.T = property(_transpose, doc="The axes reversed (the transpose of a matrix).")
+Tensor.exp = _unary(Exp, "e ** t, element-wise.")
+Tensor.log = _unary(Log, "Natural logarithm, element-wise.")
+Tensor.sqrt = _unary(Sqrt, "Square root, element-wise.")
+Tensor.abs = _unary(Abs, "Absolute value, element-wise (gradient sign(t), 0 at 0).")
+Tensor.relu = _unary(ReLU, "max(t, 0), element-wise.")
+Tensor.sigmoid = _unary(Sigmoid, "1 / (1 + e ** -t), element-wise, stable for any t.")
+Tensor.tanh = _unary(Tanh, "Hyperbolic tangent, element-wise.")
 Tensor.to = _to
 Tensor.float = lambda self: _to(self, np.float32)
 Tensor.double = lambda self: _to(self, np.float64)
