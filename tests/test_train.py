@@ -136,3 +136,47 @@ def test_update_bn_makes_eval_mode_match_train_mode_and_spares_frozen_layers():
     # one batch: running mean = the batch mean; running var = the unbiased batch variance, so
     # eval differs from training only by the factor m / (m - 1) inside the square root
     np.testing.assert_allclose(train.predict(model, x), in_training, rtol=0.02, atol=0.02)
+
+
+def test_fit_names_a_model_loss_or_optimizer_that_is_not_one():
+    x, y = separable(20)
+    model, loader = mlp(), loaders(x, y)[0]
+    sgd = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match=r"fit: model must be an nn.Module, got the class SimpleCNN \(call it"):
+        train.fit(models.SimpleCNN, nn.BCEWithLogitsLoss(), sgd, loader, progress=False)
+    with pytest.raises(TypeError, match=r"fit: loss_fn must be a loss such as nn.BCEWithLogitsLoss\(\) \(an instance\), got the class BCEWithLogitsLoss"):
+        train.fit(model, nn.BCEWithLogitsLoss, sgd, loader, progress=False)
+    with pytest.raises(TypeError, match="fit: loss_fn must be .* got SGD"):  # loss and optimizer swapped
+        train.fit(model, sgd, nn.BCEWithLogitsLoss(), loader, progress=False)
+    with pytest.raises(TypeError, match="fit: optimizer must be an optimizer .* got NoneType"):
+        train.fit(model, nn.BCEWithLogitsLoss(), None, loader, progress=False)
+    with pytest.raises(TypeError, match="evaluate: loss_fn must be .* got the class BCEWithLogitsLoss"):
+        train.evaluate(model, loader, nn.BCEWithLogitsLoss)
+
+
+def test_arrays_or_datasets_given_as_loaders_are_refused_with_the_fix():
+    x, y = separable(20)
+    model, loss = mlp(), nn.BCEWithLogitsLoss()
+    sgd = optim.SGD(model.parameters(), lr=0.1)
+    wrap = r"wrap the arrays as data.DataLoader\(data.ArrayDataset\(X, y\), batch_size=...\)"
+    with pytest.raises(TypeError, match=r"fit: train_loader .* got a tuple of length 2 \(first item: ndarray\): " + wrap):
+        train.fit(model, loss, sgd, (x, y), progress=False)
+    with pytest.raises(TypeError, match=r"fit: val_loader .* got a tuple of length 2"):
+        train.fit(model, loss, sgd, loaders(x, y)[0], val_loader=(x, y), progress=False)
+    with pytest.raises(TypeError, match=r"evaluate: loader .* got ndarray of shape \(20, 4\): " + wrap):
+        train.evaluate(model, x, loss)
+    with pytest.raises(TypeError, match=r"predict: x_or_loader .* got ArrayDataset \(wrap it: data.DataLoader"):
+        train.predict(model, data.ArrayDataset(x, y))
+    with pytest.raises(TypeError, match=r"update_bn: images must be an array \(N, C, H, W\), got DataLoader"):
+        train.update_bn(model, loaders(x, y)[1])
+
+
+def test_a_loader_without_labels_is_named_in_fit():
+    x, y = separable(20)
+    model = mlp()
+    images_only = data.DataLoader(data.ArrayDataset(x), batch_size=5)
+    with pytest.raises(ValueError, match=r"fit: train_loader must yield \(x, y\) batches, got a tuple of length 1 .*ArrayDataset\(images, labels\)"):
+        train.fit(model, nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.1), images_only, progress=False)
+    # predict needs no labels from an array, and keeps working on a loader of (x, y)
+    assert train.predict(model, x).shape == (20, 1)
+    assert train.predict(model, loaders(x, y)[1]).shape == (20, 1)

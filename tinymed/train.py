@@ -17,6 +17,7 @@ from tqdm import tqdm  # the text bar: works in terminals and notebooks, with no
 from tinymed import metrics
 from tinymed.autograd import Tensor, no_grad
 from tinymed.nn.layers import BatchNorm1d, BatchNorm2d
+from tinymed.nn.module import Module
 
 
 @dataclass
@@ -61,8 +62,38 @@ def _auc(labels, logits):
 
 
 def _check_loader(loader, name):
-    if not hasattr(loader, "__iter__"):
-        raise TypeError(f"{name} must be a DataLoader (or any iterable of (x, y) batches), got {type(loader).__name__}")
+    expected = f"{name} must be a DataLoader (or any iterable of (x, y) batches)"
+    if isinstance(loader, (np.ndarray, Tensor)) or (
+            isinstance(loader, (tuple, list)) and loader and isinstance(loader[0], (np.ndarray, Tensor))):
+        # Iterating an array, or an (X, y) pair, yields single examples or whole arrays, not batches.
+        raise TypeError(f"{expected}, got {_kind(loader)}: wrap the arrays as "
+                        f"data.DataLoader(data.ArrayDataset(X, y), batch_size=...)")
+    if not hasattr(loader, "__iter__") or hasattr(loader, "get_batch"):
+        hint = " (wrap it: data.DataLoader(dataset, batch_size=...))" if hasattr(loader, "__getitem__") else ""
+        raise TypeError(f"{expected}, got {type(loader).__name__}{hint}")
+
+
+def _kind(value):
+    if isinstance(value, (tuple, list)):
+        first = f" (first item: {type(value[0]).__name__})" if value else ""
+        return f"a {type(value).__name__} of length {len(value)}{first}"
+    return f"{type(value).__name__} of shape {tuple(value.shape)}" if hasattr(value, "shape") else type(value).__name__
+
+
+def _xy(batch, name):
+    if not isinstance(batch, (tuple, list)) or len(batch) < 2:
+        raise ValueError(f"{name} must yield (x, y) batches, got {_kind(batch)} (a dataset of images "
+                         f"alone? use data.ArrayDataset(images, labels))")
+    return batch[0], batch[1]
+
+
+def _check_parts(where, model, loss_fn=None):
+    if not isinstance(model, Module):
+        what = f"the class {model.__name__} (call it to make a model)" if isinstance(model, type) else type(model).__name__
+        raise TypeError(f"{where}: model must be an nn.Module, got {what}")
+    if loss_fn is not None and (isinstance(loss_fn, type) or not callable(loss_fn)):
+        what = f"the class {loss_fn.__name__}" if isinstance(loss_fn, type) else type(loss_fn).__name__
+        raise TypeError(f"{where}: loss_fn must be a loss such as nn.BCEWithLogitsLoss() (an instance), got {what}")
 
 
 def fit(model, loss_fn, optimizer, train_loader, epochs=1, val_loader=None, progress=True,
@@ -77,6 +108,10 @@ def fit(model, loss_fn, optimizer, train_loader, epochs=1, val_loader=None, prog
         learning-rate schedule's step.
     After each epoch the model is evaluated on `val_loader` (loss and ROC AUC) in eval mode.
     """
+    _check_parts("fit", model, loss_fn)
+    if not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
+        raise TypeError(f"fit: optimizer must be an optimizer such as optim.SGD(model.parameters(), lr=0.1), "
+                        f"got {type(optimizer).__name__}")
     _check_loader(train_loader, "fit: train_loader")
     if val_loader is not None:
         _check_loader(val_loader, "fit: val_loader")
@@ -88,7 +123,8 @@ def fit(model, loss_fn, optimizer, train_loader, epochs=1, val_loader=None, prog
         model.train()
         total, count = 0.0, 0
         bar = tqdm(train_loader, desc=f"epoch {epoch}/{epochs}", leave=False, disable=not progress)
-        for x, y, *_ in bar:
+        for batch in bar:
+            x, y = _xy(batch, "fit: train_loader")
             optimizer.zero_grad()
             out = model(Tensor(x, dtype=_dtype(model)))
             loss = loss_fn(out, _target_like(y, out))
@@ -123,6 +159,9 @@ def update_bn(model, images, batch_size=128):
     and the stale statistics shift the logits enough to flip many calls at threshold 0.5 from
     one epoch to the next. Recomputed, eval mode computes what training computed.
     """
+    _check_parts("update_bn", model)
+    if not isinstance(images, (np.ndarray, Tensor)):
+        raise TypeError(f"update_bn: images must be an array (N, C, H, W), got {type(images).__name__}")
     layers = [m for m in model.modules() if isinstance(m, (BatchNorm1d, BatchNorm2d)) and not m.frozen]
     momenta = [m.momentum for m in layers]
     modes = [(m, m.training) for m in model.modules()]
@@ -152,8 +191,8 @@ def _batches(x_or_loader, batch_size):
         for start in range(0, len(x), batch_size):
             yield x[start:start + batch_size], None
     else:
-        for x, y, *_ in x_or_loader:
-            yield x, y
+        for batch in x_or_loader:
+            yield _xy(batch, "predict: x_or_loader")
 
 
 def predict(model, x_or_loader, batch_size=256):
@@ -164,6 +203,9 @@ def predict(model, x_or_loader, batch_size=256):
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"predict: batch_size must be an int >= 1, got {batch_size!r}")
+    _check_parts("predict", model)
+    if not isinstance(x_or_loader, (np.ndarray, Tensor)):
+        _check_loader(x_or_loader, "predict: x_or_loader (when not an array)")
     outputs, _ = _run(model, x_or_loader, batch_size)
     return outputs
 
@@ -192,6 +234,7 @@ def evaluate(model, loader, loss_fn=None):
     Returns a dict with "loss" (nan without `loss_fn`), "auc" (mean over label columns; nan if
     a column has one class only), "logits" (N, ...) and "labels".
     """
+    _check_parts("evaluate", model, loss_fn)
     _check_loader(loader, "evaluate: loader")
     logits, labels = _run(model, loader, batch_size=None)
     loss = float("nan")
