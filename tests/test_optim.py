@@ -516,6 +516,7 @@ def test_scheduler_state_dict_resumes_the_schedule():
     (lambda: optim.SGD([], lr=0.1), ValueError, "SGD: params is an empty list"),
     (lambda: optim.SGD([{"params": []}], lr=0.1), ValueError, "empty 'params' list"),
     (lambda: optim.SGD(param(1.0), lr=0.1), TypeError, "a single Tensor"),
+    (lambda: optim.Adam(nn.Linear(2, 1)), TypeError, r"Adam: params must be .* got the model Linear: pass model.parameters\(\)"),
     (lambda: optim.SGD([np.zeros(2)], lr=0.1), TypeError, r"params\[0\] must be a Tensor, got ndarray"),
     (lambda: optim.SGD([tm.tensor(np.array([1, 2]))], lr=0.1), TypeError, "must be a float tensor, got dtype int64"),
     (lambda: optim.SGD([param(1.0) * 2.0], lr=0.1), ValueError, "only leaf tensors"),

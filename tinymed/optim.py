@@ -65,6 +65,9 @@ class Optimizer:
                 f"{name}: params must be an iterable of Tensors or of dicts, got a single "
                 f"{type(params).__name__} (wrap it in a list)"
             )
+        if hasattr(params, "parameters") and hasattr(params, "named_parameters"):
+            raise TypeError(f"{name}: params must be an iterable of Tensors or of dicts, got the model "
+                            f"{type(params).__name__}: pass model.parameters()")
         groups = list(params)
         if not groups:
             raise ValueError(f"{name}: params is an empty list; there is nothing to optimize")
