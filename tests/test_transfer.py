@@ -92,6 +92,13 @@ def test_a_missing_file_is_refused_with_its_name(tmp_path):
         tm.load(tmp_path / "missing.npz")
 
 
+def test_a_path_that_is_not_a_path_is_named():
+    with pytest.raises(TypeError, match=r"save: path must be a file path \(a str or pathlib.Path\), got int"):
+        tm.save({"w": np.ones(1)}, 3)
+    with pytest.raises(TypeError, match=r"load: path must be a file path \(a str or pathlib.Path\), got NoneType"):
+        tm.load(None)
+
+
 def test_save_refuses_what_is_not_a_numeric_array_naming_the_key(tmp_path):
     with pytest.raises(TypeError, match=r"'layer.weight' must be a numeric np.ndarray, got list"):
         tm.save({"layer.weight": [1.0, 2.0]}, tmp_path / "w.npz")
@@ -115,3 +122,20 @@ def test_a_saved_file_gets_the_usual_permissions_not_the_temporary_files(tmp_pat
     path.chmod(0o600)
     tm.save(small_state(), path)  # replacing a file keeps its mode
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_transfer_functions_given_a_model_class_ask_for_an_instance():
+    from tinymed import models
+    for call in (lambda: transfer.load_pretrained(models.SimpleCNN, small_state()),
+                 lambda: transfer.freeze_to(models.SimpleCNN, 1),
+                 lambda: transfer.param_groups(models.SimpleCNN, 0.1)):
+        with pytest.raises(TypeError, match=r"model must be an nn.Module, got the class SimpleCNN \(call it to make a model\)"):
+            call()
+
+
+def test_load_pretrained_names_an_exclude_that_is_not_glob_patterns():
+    from tinymed import models
+    with pytest.raises(TypeError, match=r"load_pretrained: exclude must be a glob pattern or a tuple of them, .* got 3"):
+        transfer.load_pretrained(models.SimpleCNN(), {}, exclude=3)
+    report = transfer.load_pretrained(models.SimpleCNN(), models.SimpleCNN().state_dict(), exclude="classifier.*")
+    assert sorted(report.excluded) == ["classifier.bias", "classifier.weight"]

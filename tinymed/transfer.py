@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tinymed.autograd import Tensor
+from tinymed.nn.module import Module
 
 METADATA_KEY = "__tinymed_metadata__"
 _NUMERIC_KINDS = "biuf"
@@ -89,7 +90,7 @@ def save(state_dict, path, metadata=None):
     except (TypeError, ValueError) as e:
         raise TypeError(f"save: metadata must be JSON-serialisable: {e}") from None
 
-    path = os.fspath(path)
+    path = _path(path, "save")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"save: the folder {folder!r} does not exist")
@@ -107,6 +108,18 @@ def save(state_dict, path, metadata=None):
         raise
 
 
+def _path(path, where):
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"{where}: path must be a file path (a str or pathlib.Path), got {type(path).__name__}")
+    return os.fspath(path)
+
+
+def _module(model, where):
+    if not isinstance(model, Module):
+        what = f"the class {model.__name__} (call it to make a model)" if isinstance(model, type) else type(model).__name__
+        raise TypeError(f"{where}: model must be an nn.Module, got {what}")
+
+
 def _new_file_mode(path):
     """The mode of the file being replaced, or what a plain open() would give (0666 - umask)."""
     if os.path.exists(path):
@@ -117,7 +130,7 @@ def _new_file_mode(path):
 
 
 def _open(path, where):
-    path = os.fspath(path)
+    path = _path(path, where)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{where}: no weight file at {path!r}")
     try:
@@ -229,9 +242,13 @@ def load_pretrained(model, source, exclude=()):
     and reported rather than raising, because that is the normal case in transfer learning.
     Returns a `LoadReport`; `print(report)` shows a table.
     """
-    state = load(source) if isinstance(source, (str, os.PathLike)) else _numeric_arrays(source, "load_pretrained")
+    _module(model, "load_pretrained")
     if isinstance(exclude, str):
         exclude = (exclude,)
+    if not isinstance(exclude, collections.abc.Iterable) or not all(isinstance(p, str) for p in exclude):
+        raise TypeError(f"load_pretrained: exclude must be a glob pattern or a tuple of them, e.g. "
+                        f"('classifier.*',), got {exclude!r}")
+    state = load(source) if isinstance(source, (str, os.PathLike)) else _numeric_arrays(source, "load_pretrained")
     target = model.state_dict()
     report = LoadReport()
     for key, value in state.items():
@@ -256,6 +273,7 @@ def load_pretrained(model, source, exclude=()):
 
 
 def _features(model, where):
+    _module(model, where)
     features = getattr(model, "features", None)
     if features is None or not hasattr(features, "children"):
         raise ValueError(f"{where}: the model needs a `features` module (as models.SimpleCNN has), got {type(model).__name__}")
@@ -287,6 +305,7 @@ def param_groups(model, lr, head_lr=None):
     everything to learn, hence a larger rate for the head. Frozen parameters are included (the
     optimizer skips them while they are frozen, and trains them once unfrozen).
     """
+    _module(model, "param_groups")
     if getattr(model, "classifier", None) is None:
         raise ValueError(f"param_groups: the model needs a `classifier` module, got {type(model).__name__}")
     for name, value in (("lr", lr), ("head_lr", head_lr)):
