@@ -488,3 +488,17 @@ def test_a_transformed_dataset_feeds_augmented_batches_to_the_loader():
 def test_transforms_reject_bad_input(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_pytorch_habits_and_slips_at_the_loader_are_named_with_the_fix():
+    X, y = np.zeros((6, 1, 4, 4), np.float32), np.array([0, 1, 0, 1, 0, 1])
+    with pytest.raises(TypeError, match=r"DataLoader: dataset is a tuple of 2 arrays.*pass data.ArrayDataset\(X, y\)"):
+        data.DataLoader((X, y), batch_size=2)
+    with pytest.raises(TypeError, match=r"DataLoader: sampler must be an iterable of indices, got the class RandomSampler"):
+        data.DataLoader(data.ArrayDataset(X, y), batch_size=2, sampler=data.RandomSampler)
+    with pytest.raises(TypeError, match=r"RandomSampler: n is the number of samples, an int, got ArrayDataset; pass len\(dataset\)"):
+        data.RandomSampler(data.ArrayDataset(X, y))
+    with pytest.raises(TypeError, match=r"WeightedRandomSampler: weights must be numbers, one per sample, got dtype <U"):
+        data.WeightedRandomSampler(["a", "b"], 2)
+    with pytest.raises(TypeError, match=r"Compose: transforms must be a list of transforms, got RandomShift \(wrap a single one"):
+        data.Compose(data.RandomShift(1))

@@ -154,6 +154,9 @@ class RandomSampler(Sampler):
     """Each epoch, a fresh random permutation of 0 .. n-1 (``torch`` takes the dataset; this takes ``n``)."""
 
     def __init__(self, n, seed=None):
+        if hasattr(n, "__len__") and hasattr(n, "__getitem__"):
+            raise TypeError(f"RandomSampler: n is the number of samples, an int, got {type(n).__name__}; "
+                            f"pass len(dataset) (PyTorch's takes the dataset)")
         self.data_size = _check_count(n, "RandomSampler", "n")
         self.rng = get_generator(seed, name="RandomSampler: seed")
 
@@ -175,7 +178,10 @@ class WeightedRandomSampler(Sampler):
     """
 
     def __init__(self, weights, num_samples, replacement=True, seed=None):
-        w = np.asarray(weights, dtype=np.float64)
+        w = np.asarray(weights)
+        if w.dtype.kind not in "biuf":
+            raise TypeError(f"WeightedRandomSampler: weights must be numbers, one per sample, got dtype {w.dtype}")
+        w = w.astype(np.float64)
         if w.ndim != 1 or w.size == 0:
             raise ValueError(
                 f"WeightedRandomSampler: weights must have shape (N,), one per sample, got shape {w.shape}"
@@ -332,6 +338,13 @@ class DataLoader:
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(f"DataLoader: dataset must have __len__ and __getitem__, got {type(dataset).__name__}")
         self.batch_size = _check_count(batch_size, "DataLoader", "batch_size")
+        if isinstance(dataset, tuple) and len(dataset) > 1 and all(isinstance(a, np.ndarray) for a in dataset):
+            raise TypeError(f"DataLoader: dataset is a tuple of {len(dataset)} arrays, so its samples would be the "
+                            f"arrays themselves; to batch rows of (X, y) together pass data.ArrayDataset(X, y)")
+        for name, value in (("sampler", sampler), ("batch_sampler", batch_sampler)):
+            if isinstance(value, type) or (value is not None and not hasattr(value, "__iter__")):
+                what = f"the class {value.__name__} (make one: {value.__name__}(...))" if isinstance(value, type) else type(value).__name__
+                raise TypeError(f"DataLoader: {name} must be an iterable of indices, got {what}")
         if isinstance(sampler, BalancedBatchSampler):
             raise ValueError(
                 "DataLoader: BalancedBatchSampler yields whole batches; pass it as batch_sampler=, not sampler="

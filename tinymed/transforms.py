@@ -32,6 +32,9 @@ class Compose:
     """Apply ``transforms`` in order: ``Compose([f, g])(x) == g(f(x))``."""
 
     def __init__(self, transforms):
+        if callable(transforms) or not hasattr(transforms, "__iter__"):
+            raise TypeError(f"Compose: transforms must be a list of transforms, got {type(transforms).__name__} "
+                            f"(wrap a single one in a list: Compose([t]))")
         self.transforms = list(transforms)
         for t in self.transforms:
             if not callable(t):
