@@ -123,6 +123,12 @@ def test_simple_cnn_parameter_count_by_hand():
     assert sum(p.size for p in SimpleCNN().parameters()) == expected
 
 
+def test_channels_last_images_get_a_hint_to_transpose():
+    x = tm.tensor(np.zeros((2, 16, 16, 1), dtype=np.float32))  # (N, H, W, C), as images are often stored
+    with pytest.raises(ValueError, match=r"got x.shape=\(2, 16, 16, 1\); channels-last images \(N, H, W, C\)\? use x.transpose\(0, 3, 1, 2\)"):
+        SimpleCNN()(x)
+
+
 def test_simple_cnn_rejects_images_it_cannot_pool_or_of_the_wrong_shape():
     model = SimpleCNN()
     with pytest.raises(ValueError, match=r"SimpleCNN: images must be at least 4x4 pixels \(two 2x2 max-pools\), got x.shape=\(2, 1, 3, 8\)"):

@@ -37,9 +37,11 @@ def _check_images(model, x, min_size, why):
     if x.ndim != 4:
         raise ValueError(f"{where}: expected images of shape (N, C, H, W), got x.shape={tuple(x.shape)}")
     if x.shape[2] < min_size or x.shape[3] < min_size:
+        channels_last = x.shape[3] in (1, 3) and x.shape[1] >= min_size
+        hint = "; channels-last images (N, H, W, C)? use x.transpose(0, 3, 1, 2)" if channels_last else ""
         raise ValueError(
             f"{where}: images must be at least {min_size}x{min_size} pixels ({why}), "
-            f"got x.shape={tuple(x.shape)}"
+            f"got x.shape={tuple(x.shape)}{hint}"
         )
 
 
