@@ -139,3 +139,132 @@ def test_load_pretrained_names_an_exclude_that_is_not_glob_patterns():
         transfer.load_pretrained(models.SimpleCNN(), {}, exclude=3)
     report = transfer.load_pretrained(models.SimpleCNN(), models.SimpleCNN().state_dict(), exclude="classifier.*")
     assert sorted(report.excluded) == ["classifier.bias", "classifier.weight"]
+
+
+# -- load_pretrained, freezing, fine-tuning groups -------------------------------------------------
+
+from tinymed import models, nn, optim  # noqa: E402
+
+
+def batch(n=8, seed=0):
+    rng = np.random.default_rng(seed)
+    return tm.tensor(rng.random((n, 1, 12, 12), dtype=np.float32)), (rng.random((n, 1)) < 0.5).astype(np.float32)
+
+
+def test_a_new_head_takes_the_features_of_a_checkpoint_and_reports_the_skipped_head(tmp_path):
+    source = models.SimpleCNN(num_classes=8, seed=1)
+    path = tmp_path / "shapes.npz"
+    tm.save(source.state_dict(), path)
+    target = models.SimpleCNN(num_classes=1, seed=2)
+    fresh_head = target.classifier.weight.data.copy()
+    report = transfer.load_pretrained(target, path)
+    assert report.skipped == ["classifier.weight", "classifier.bias"]
+    assert report.shapes["classifier.weight"] == ((8, 64), (1, 64))
+    assert report.missing == [] and report.unexpected == [] and report.excluded == []
+    features = [k for k in source.state_dict() if k.startswith("features.")]
+    assert report.loaded == features
+    for key in features:
+        np.testing.assert_array_equal(target.state_dict()[key], source.state_dict()[key])
+    np.testing.assert_array_equal(target.classifier.weight.data, fresh_head)
+    text = str(report)
+    assert "21 loaded, 2 skipped" in text and "shape differs: source (8, 64) vs model (1, 64)" in text
+
+
+def test_load_pretrained_excludes_by_pattern_and_reports_missing_and_unexpected():
+    target = models.SimpleCNN(seed=0)
+    state = models.SimpleCNN(seed=1).state_dict()
+    del state["features.0.bias"]
+    state["extra.weight"] = np.ones(3, dtype=np.float32)
+    report = transfer.load_pretrained(target, state, exclude=("features.1.*",))
+    assert report.missing == ["features.0.bias"]
+    assert report.unexpected == ["extra.weight"]
+    assert report.excluded == [k for k in state if k.startswith("features.1.")]
+    np.testing.assert_array_equal(target.features[0].weight.data, state["features.0.weight"])
+
+
+def test_frozen_features_stay_bit_identical_under_momentum_and_weight_decay_while_the_head_trains():
+    model = models.SimpleCNN(seed=0)
+    x, y = batch()
+    sgd = optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-2)
+    loss_fn = nn.BCEWithLogitsLoss()
+    for _ in range(2):  # momentum buffers filled before freezing
+        sgd.zero_grad()
+        loss_fn(model(x), y).backward()
+        sgd.step()
+    model.features.freeze()
+    before = model.state_dict()
+    model.train()
+    for _ in range(3):
+        sgd.zero_grad()
+        loss_fn(model(x), y).backward()
+        sgd.step()
+    after = model.state_dict()
+    for key in before:
+        if key.startswith("features."):
+            np.testing.assert_array_equal(after[key], before[key], err_msg=key)  # BatchNorm statistics too
+    assert not np.array_equal(after["classifier.weight"], before["classifier.weight"])
+    assert "frozen" in model.summary()
+
+    model.features.unfreeze()  # and after unfreezing the features train again
+    sgd.zero_grad()
+    loss_fn(model(x), y).backward()
+    sgd.step()
+    assert not np.array_equal(model.state_dict()["features.0.weight"], after["features.0.weight"])
+    assert model.state_dict()["features.1.num_batches_tracked"] == after["features.1.num_batches_tracked"] + 1
+
+
+@pytest.mark.parametrize("n", [0, 4, 12])
+def test_freeze_to_freezes_the_first_n_feature_layers_and_nothing_else(n):
+    model = models.SimpleCNN(seed=0)
+    model.freeze()  # freeze_to starts from scratch: everything after the first n trains
+    transfer.freeze_to(model, n)
+    for i, layer in enumerate(model.features):
+        assert all(p.requires_grad == (i >= n) for p in layer.parameters())
+        assert layer.frozen == (i < n)
+    assert all(p.requires_grad for p in model.classifier.parameters())
+
+
+def test_freeze_to_refuses_what_it_cannot_do():
+    model = models.SimpleCNN(seed=0)
+    with pytest.raises(ValueError, match=r"freeze_to: n must be an int from 0 to 12"):
+        transfer.freeze_to(model, 13)
+    with pytest.raises(ValueError, match="needs a `features` module"):
+        transfer.freeze_to(nn.Sequential(nn.Linear(2, 1)), 1)
+
+
+def test_param_groups_give_the_head_its_own_learning_rate():
+    model = models.SimpleCNN(seed=0)
+    body, head = transfer.param_groups(model, lr=1e-3, head_lr=1e-2)
+    assert body["lr"] == 1e-3 and head["lr"] == 1e-2
+    assert [id(p) for p in head["params"]] == [id(p) for p in model.classifier.parameters()]
+    assert len(body["params"]) + len(head["params"]) == len(list(model.parameters()))
+    adam = optim.Adam(transfer.param_groups(model, lr=1e-3), lr=5.0)
+    assert [g["lr"] for g in adam.param_groups] == [1e-3, 1e-3]
+    with pytest.raises(ValueError, match="head_lr must be a number >= 0"):
+        transfer.param_groups(model, lr=1e-3, head_lr=-1)
+
+
+def test_pytorch_weights_load_strictly_through_a_weight_file_and_give_the_same_outputs(tmp_path):
+    torch = pytest.importorskip("torch")
+    tnn = torch.nn
+    torch.manual_seed(0)
+    twin = tnn.Module()
+    twin.features = tnn.Sequential(
+        tnn.Conv2d(1, 16, 3, padding=1), tnn.BatchNorm2d(16), tnn.ReLU(), tnn.MaxPool2d(2),
+        tnn.Conv2d(16, 32, 3, padding=1), tnn.BatchNorm2d(32), tnn.ReLU(), tnn.MaxPool2d(2),
+        tnn.Conv2d(32, 64, 3, padding=1), tnn.BatchNorm2d(64), tnn.ReLU(), tnn.AdaptiveAvgPool2d(1))
+    twin.classifier = tnn.Linear(64, 1)
+    x = np.random.default_rng(0).random((4, 1, 16, 16), dtype=np.float32)
+    twin.train()
+    with torch.no_grad():  # one training-mode pass, so the running statistics are not trivial
+        twin.features(torch.from_numpy(x))
+    twin.eval()
+    with torch.no_grad():
+        expected = twin.classifier(twin.features(torch.from_numpy(x)).flatten(1)).numpy()
+    # The recipe in tinymed.transfer's docstring:
+    state = {k: v.detach().cpu().numpy() for k, v in twin.state_dict().items()}
+    tm.save(state, tmp_path / "torch.npz", metadata={"source": "PyTorch"})
+    model = models.SimpleCNN()
+    model.load_state_dict(tm.load(tmp_path / "torch.npz"))  # strict
+    model.eval()
+    np.testing.assert_allclose(model(tm.tensor(x)).data, expected, rtol=1e-4, atol=1e-5)
