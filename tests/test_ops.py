@@ -262,3 +262,31 @@ def test_every_op_keeps_float32():
         assert y.dtype == np.float32, y.grad_fn
         y.sum().backward()
         assert x.grad.dtype == np.float32, y.grad_fn
+
+
+def test_bad_arguments_to_tensor_methods_are_named():
+    x = tm.tensor(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"add: shapes \(2, 3\) and \(4,\) do not broadcast"):
+        x + np.ones(4)
+    with pytest.raises(ValueError, match=r"mul: shapes \(5,\) and \(2, 3\) do not broadcast"):
+        np.ones(5) * x
+    with pytest.raises(ValueError, match=r"where: cond, a and b of shapes \(2, 3\), \(2, 3\), \(3, 2\) do not broadcast"):
+        tm.where(np.ones((2, 3), bool), x, np.ones((3, 2)))
+    with pytest.raises(TypeError, match="Add: expected a Tensor, a NumPy array or a number, got NoneType"):
+        x + None
+    with pytest.raises(TypeError, match="axis must be None, an int or a tuple of ints, got 'a'"):
+        x.mean(axis="a")
+    with pytest.raises(ValueError, match="clip: lo must be <= hi, got lo=3, hi=1"):
+        x.clip(3, 1)
+    with pytest.raises(ValueError, match=r"flatten: start_axis must be an int from 0 to 1 for shape \(2, 3\), got 5"):
+        x.flatten(5)
+
+
+def test_tensor_construction_errors_are_named():
+    with pytest.raises(ValueError, match="Tensor: cannot make an array of this list: .*inhomogeneous"):
+        tm.tensor([[1, 2], [3]])
+    with pytest.raises(TypeError, match="requires_grad must be True or False, got 'yes'"):
+        tm.tensor([1.0], requires_grad="yes")
+    with pytest.raises(TypeError, match=r"len\(\) of a 0-d tensor"):
+        len(tm.tensor(1.0))
+    assert tm.tensor([tm.tensor(1.0), tm.tensor(2.0)]).data.tolist() == [1.0, 2.0]

@@ -91,6 +91,14 @@ def is_grad_enabled():
 # ---------------------------------------------------------------------------------------------
 
 
+def _nested_arrays(data):
+    if isinstance(data, Tensor):
+        return data.data
+    if isinstance(data, (list, tuple)):
+        return [_nested_arrays(d) for d in data]
+    return data
+
+
 class Tensor:
     """An n-dimensional array that can record how it was computed, for `backward()`.
 
@@ -108,24 +116,23 @@ class Tensor:
     def __init__(self, data, requires_grad=False, dtype=None):
         if isinstance(data, Tensor):
             data = data.data
-        if dtype is not None:
-            dtype = _as_float_dtype(dtype)
-        elif not isinstance(data, np.ndarray) and not isinstance(data, np.generic):
-            array = np.asarray(data)
-            if array.dtype.kind in "iuf":
-                dtype = _default_dtype
+        elif isinstance(data, (list, tuple)):
+            data = _nested_arrays(data)  # a list of tensors works as a list of numbers
         try:
+            if dtype is not None:
+                dtype = _as_float_dtype(dtype)
+            elif not isinstance(data, (np.ndarray, np.generic)) and np.asarray(data).dtype.kind in "iuf":
+                dtype = _default_dtype
             self.data = np.array(data, dtype=dtype)
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"Tensor: cannot make an array of {type(data).__name__}: {e}") from None
+        except ValueError as e:
+            raise ValueError(f"Tensor: cannot make an array of this {type(data).__name__}: {e}") from None
         if self.data.dtype.kind not in "biuf":
             raise TypeError(f"Tensor: data must be numeric, got dtype {self.data.dtype}")
         self.grad = None
         self.requires_grad = False
         self._node = None
         self._retains_grad = False
-        if requires_grad:
-            self.requires_grad_(True)
+        self.requires_grad_(requires_grad)
 
     @classmethod
     def _make(cls, array):
@@ -155,6 +162,8 @@ class Tensor:
         return self._node is None
 
     def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor: it holds one number, use .item()")
         return len(self.data)
 
     def __repr__(self):
@@ -206,6 +215,8 @@ class Tensor:
 
     def requires_grad_(self, flag=True):
         """Turn gradient tracking on or off for this leaf tensor; returns self."""
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"requires_grad must be True or False, got {flag!r}")
         if flag and self.data.dtype.kind != "f":
             raise TypeError(f"requires_grad: only float tensors can require grad, this one is {self.dtype}")
         if not flag and self._node is not None:
@@ -351,12 +362,10 @@ def _common_dtype(name, inputs):
 def _constant(x, dtype, name):
     if isinstance(x, Tensor):
         return x.data if x.data.dtype == dtype else x.data.astype(dtype)
-    try:
-        return np.asarray(x, dtype=dtype)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{name}: expected a Tensor, a NumPy array or a number, got {type(x).__name__}"
-        ) from None
+    array = None if x is None else np.asarray(x)
+    if array is None or array.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected a Tensor, a NumPy array or a number, got {type(x).__name__}")
+    return array.astype(dtype, copy=False)
 
 
 # ---------------------------------------------------------------------------------------------

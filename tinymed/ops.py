@@ -142,6 +142,8 @@ def _axes(axis, ndim):
         return tuple(range(ndim))
     axes = axis if isinstance(axis, tuple) else (axis,)
     for ax in axes:
+        if isinstance(ax, bool) or not isinstance(ax, (int, np.integer)):
+            raise TypeError(f"axis must be None, an int or a tuple of ints, got {axis!r}")
         if not -ndim <= ax < max(ndim, 1):
             raise ValueError(f"axis {ax} is out of range for a tensor with {ndim} dims")
     return tuple(sorted(ax % max(ndim, 1) for ax in axes))
@@ -484,6 +486,11 @@ def where(cond, a, b):
     cond = np.asarray(cond.data if isinstance(cond, Tensor) else cond)
     if cond.dtype != bool:
         raise TypeError(f"where: cond must be boolean, got dtype {cond.dtype}")
+    shapes = cond.shape, np.shape(a), np.shape(b)
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"where: cond, a and b of shapes {shapes[0]}, {shapes[1]}, {shapes[2]} do not broadcast") from None
     return Where.apply(a, b, cond=cond)
 
 
@@ -520,6 +527,8 @@ def _min(self, axis=None, keepdims=False):
 
 def _clip(self, lo=None, hi=None):
     """Values limited to [lo, hi] (either may be None); gradient 1 inside, 0 outside."""
+    if lo is not None and hi is not None and lo > hi:
+        raise ValueError(f"clip: lo must be <= hi, got lo={lo}, hi={hi}")
     return Clip.apply(self, lo=lo, hi=hi)
 
 
@@ -535,6 +544,8 @@ def _transpose(self, *axes):
 
 def _flatten(self, start_axis=0):
     """Axes from `start_axis` on merged into one: (N, C, H, W).flatten(1) -> (N, C*H*W)."""
+    if isinstance(start_axis, bool) or not isinstance(start_axis, (int, np.integer)) or not 0 <= start_axis < max(self.ndim, 1):
+        raise ValueError(f"flatten: start_axis must be an int from 0 to {max(self.ndim, 1) - 1} for shape {self.shape}, got {start_axis!r}")
     return Reshape.apply(self, shape=self.shape[:start_axis] + (-1,))
 
 
@@ -552,16 +563,29 @@ def _unary(fn, doc):
     return method
 
 
-Tensor.__add__ = lambda self, other: Add.apply(self, other)
-Tensor.__radd__ = lambda self, other: Add.apply(other, self)
-Tensor.__sub__ = lambda self, other: Sub.apply(self, other)
-Tensor.__rsub__ = lambda self, other: Sub.apply(other, self)
-Tensor.__mul__ = lambda self, other: Mul.apply(self, other)
-Tensor.__rmul__ = lambda self, other: Mul.apply(other, self)
-Tensor.__truediv__ = lambda self, other: Div.apply(self, other)
-Tensor.__rtruediv__ = lambda self, other: Div.apply(other, self)
-Tensor.__pow__ = lambda self, other: Pow.apply(self, other)
-Tensor.__rpow__ = lambda self, other: Pow.apply(other, self)
+def _elementwise(fn, a, b):
+    try:
+        return fn.apply(a, b)
+    except ValueError:
+        shapes = np.shape(a), np.shape(b)
+        try:
+            np.broadcast_shapes(*shapes)
+        except ValueError:
+            raise ValueError(f"{fn.__name__.lower()}: shapes {shapes[0]} and {shapes[1]} do not broadcast "
+                             f"(compared from the right, each pair of sizes must be equal or 1)") from None
+        raise
+
+
+Tensor.__add__ = lambda self, other: _elementwise(Add, self, other)
+Tensor.__radd__ = lambda self, other: _elementwise(Add, other, self)
+Tensor.__sub__ = lambda self, other: _elementwise(Sub, self, other)
+Tensor.__rsub__ = lambda self, other: _elementwise(Sub, other, self)
+Tensor.__mul__ = lambda self, other: _elementwise(Mul, self, other)
+Tensor.__rmul__ = lambda self, other: _elementwise(Mul, other, self)
+Tensor.__truediv__ = lambda self, other: _elementwise(Div, self, other)
+Tensor.__rtruediv__ = lambda self, other: _elementwise(Div, other, self)
+Tensor.__pow__ = lambda self, other: _elementwise(Pow, self, other)
+Tensor.__rpow__ = lambda self, other: _elementwise(Pow, other, self)
 Tensor.__matmul__ = lambda self, other: MatMul.apply(self, other)
 Tensor.__rmatmul__ = lambda self, other: MatMul.apply(other, self)
 Tensor.__neg__ = lambda self: Neg.apply(self)
