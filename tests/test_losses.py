@@ -501,3 +501,9 @@ def test_bad_types_raise_a_type_error_naming_the_argument(call, message):
 def test_float_class_indices_from_tm_tensor_are_accepted():
     x = tm.tensor(np.zeros((2, 3)))
     assert cross_entropy(x, tm.tensor([0, 2])).item() == pytest.approx(math.log(3))
+
+
+def test_cross_entropy_mean_with_every_target_weighted_zero_is_refused():
+    logits = tm.tensor(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="every target's class has weight 0"):
+        cross_entropy(logits, np.array([0, 0]), weight=np.array([0.0, 1.0, 1.0]))

@@ -327,6 +327,39 @@ class Tanh(Function):
         return g * (1 - out * out)
 
 
+class LogSigmoid(Function):
+    # log sigmoid(x) = min(x, 0) - log(1 + e^-|x|)  ->  d/dx = 1 - sigmoid(x) = sigmoid(-x)
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        e = np.exp(-np.abs(x))  # sigmoid(-x) is e/(1+e) for x >= 0 and 1/(1+e) for x < 0
+        return g * np.where(x >= 0, e / (1 + e), 1 / (1 + e))
+
+
+class LogSoftmax(Function):
+    """log softmax(x) = x - max - log(sum(exp(x - max))) along `axis`: exact for any logits,
+    where log(softmax(x)) would give log(0) = -inf for a logit far below the max.
+    Backward: d out_i / dx_j = delta_ij - softmax_j, so dL/dx = g - softmax * sum(g)."""
+
+    @staticmethod
+    def forward(ctx, x, *, axis):
+        shifted = x - x.max(axis=axis, keepdims=True)
+        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g - np.exp(out) * g.sum(axis=ctx.axis, keepdims=True)
+
+
 class Cast(Function):
     """Change the float dtype; the gradient is cast back to the input's dtype."""
 

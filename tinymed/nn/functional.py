@@ -6,8 +6,9 @@ written with them, so autograd derives their backward; batch_norm, dropout, soft
 log_softmax are Functions of their own, with the backward derived by hand right under the
 forward, because the composed graph would be slower or numerically unsafe.
 
-Convolution and pooling live in `tinymed.nn.conv`, the losses in `tinymed.nn.losses`; both are
-re-exported at the bottom, so `F` is one namespace, as in PyTorch.
+Convolution and pooling live in `tinymed.nn.conv`, the loss functions in
+`tinymed.nn.loss_functions`, and log_softmax's Function in `tinymed.ops` (the losses use it
+too); all are imported here, so `F` is one namespace, as in PyTorch.
 """
 from numbers import Real
 
@@ -15,7 +16,22 @@ import numpy as np
 
 from tinymed import ops
 from tinymed.autograd import Function, Tensor
+from tinymed.nn.conv import avg_pool2d, conv2d, global_avg_pool2d, max_pool2d  # F is one namespace
+from tinymed.nn.loss_functions import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    focal_loss,
+    weighted_binary_cross_entropy,
+)
 from tinymed.random import get_generator
+
+__all__ = [
+    "linear", "batch_norm", "dropout", "relu", "sigmoid", "tanh", "softmax", "log_softmax",
+    "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d",
+    "binary_cross_entropy_with_logits", "binary_cross_entropy", "cross_entropy",
+    "weighted_binary_cross_entropy", "focal_loss",
+]
 
 
 def _shape(x):
@@ -67,7 +83,8 @@ class BatchNorm(Function):
         m = x.size // x.shape[1]
         if training:
             mean = x.mean(axis=axes, keepdims=True)
-            var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)  # biased: what normalises
+            centred = x - mean
+            var = (centred * centred).mean(axis=axes, keepdims=True)  # biased: what normalises
             if running_mean is not None:
                 # In place, as PyTorch; safe because the running arrays are never saved below.
                 # The running variance is the unbiased estimate m / (m - 1) * var.
@@ -76,10 +93,10 @@ class BatchNorm(Function):
                 running_var *= 1.0 - momentum
                 running_var += (momentum * m / (m - 1)) * var.reshape(-1)
         else:
-            mean = running_mean.astype(x.dtype).reshape(per_channel)
-            var = running_var.astype(x.dtype).reshape(per_channel)
+            centred = x - running_mean.astype(x.dtype, copy=False).reshape(per_channel)
+            var = running_var.astype(x.dtype, copy=False).reshape(per_channel)
         inv_std = 1.0 / np.sqrt(var + eps)
-        xhat = (x - mean) * inv_std
+        xhat = centred * inv_std
         ctx.save_for_backward(xhat, inv_std, weight)
         ctx.axes, ctx.per_channel, ctx.training = axes, per_channel, training
         return xhat * weight.reshape(per_channel) + bias.reshape(per_channel)
@@ -173,12 +190,14 @@ class Dropout(Function):
     # out = x * keep / (1 - p): the gradient flows only through the kept elements, same scale.
     @staticmethod
     def forward(ctx, x, *, keep, scale):
-        ctx.scaled_mask = keep.astype(x.dtype) * scale
-        return x * ctx.scaled_mask
+        scaled_mask = keep.astype(x.dtype) * scale
+        ctx.save_for_backward(scaled_mask)
+        return x * scaled_mask
 
     @staticmethod
     def backward(ctx, g):
-        return g * ctx.scaled_mask
+        (scaled_mask,) = ctx.saved_tensors
+        return g * scaled_mask
 
 
 def dropout(x, p=0.5, training=True, seed=None):
@@ -239,25 +258,6 @@ class Softmax(Function):
         return s * (g - (g * s).sum(axis=ctx.axis, keepdims=True))
 
 
-class LogSoftmax(Function):
-    """log softmax(x) = x - max - log(sum(exp(x - max))) along `axis`: exact for any logits,
-    where log(softmax(x)) would give log(0) = -inf for a logit far below the max.
-    Backward: d out_i / dx_j = delta_ij - softmax_j, so dL/dx = g - softmax * sum(g)."""
-
-    @staticmethod
-    def forward(ctx, x, *, axis):
-        shifted = x - x.max(axis=axis, keepdims=True)
-        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-        ctx.save_for_backward(out)
-        ctx.axis = axis
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g - np.exp(out) * g.sum(axis=ctx.axis, keepdims=True)
-
-
 def _check_axis(fn, x, axis):
     ndim = len(_shape(x))
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
@@ -272,18 +272,4 @@ def softmax(x, axis=-1):
 
 def log_softmax(x, axis=-1):
     """log(softmax(x)) along `axis`, computed stably: same shape in and out."""
-    return LogSoftmax.apply(x, axis=_check_axis("log_softmax", x, axis))
-
-
-# ---------------------------------------------------------------------------------------------
-# One namespace: the losses (and convolutions) are written in their own files.
-# ---------------------------------------------------------------------------------------------
-
-from tinymed.nn.conv import avg_pool2d, conv2d, global_avg_pool2d, max_pool2d  # noqa: E402
-from tinymed.nn.loss_functions import (  # noqa: E402  (after the definitions above, which they may use)
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
-    cross_entropy,
-    focal_loss,
-    weighted_binary_cross_entropy,
-)
+    return ops.LogSoftmax.apply(x, axis=_check_axis("log_softmax", x, axis))

@@ -23,6 +23,7 @@ from numbers import Real
 
 import numpy as np
 
+from tinymed import ops
 from tinymed.autograd import Function, Tensor
 
 __all__ = [
@@ -35,38 +36,6 @@ REDUCTIONS = ("mean", "sum", "none")
 # ---------------------------------------------------------------------------------------------
 # Stable building blocks: forward and backward side by side
 # ---------------------------------------------------------------------------------------------
-
-
-class _LogSigmoid(Function):
-    # log sigmoid(x) = min(x, 0) - log(1 + e^-|x|)  ->  d/dx = 1 - sigmoid(x) = sigmoid(-x)
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        e = np.exp(-np.abs(x))  # sigmoid(-x) is e/(1+e) for x >= 0 and 1/(1+e) for x < 0
-        return g * np.where(x >= 0, e / (1 + e), 1 / (1 + e))
-
-
-class _LogSoftmax(Function):
-    """log softmax(x)_c = (x_c - m) - log sum_k e^(x_k - m), m = max_k x_k: every exp is <= 1.
-    Backward: out_c = x_c - lse(x), so dL/dx = g - softmax(x) * sum_c g_c."""
-
-    @staticmethod
-    def forward(ctx, x, axis):
-        shifted = x - x.max(axis=axis, keepdims=True)
-        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-        ctx.axis = axis
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g - np.exp(out) * g.sum(axis=ctx.axis, keepdims=True)
 
 
 class _BinaryCrossEntropy(Function):
@@ -226,7 +195,7 @@ def binary_cross_entropy_with_logits(logits, target, weight=None, pos_weight=Non
     pos_weight = _as_weight(fn, "pos_weight", pos_weight, x.shape)
     _check_reduction(fn, reduction)
     positive = y if pos_weight is None else pos_weight * y
-    loss = -(_LogSigmoid.apply(x) * positive + _LogSigmoid.apply(-x) * (1 - y))
+    loss = -(ops.LogSigmoid.apply(x) * positive + ops.LogSigmoid.apply(-x) * (1 - y))
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
@@ -312,9 +281,12 @@ def cross_entropy(logits, target, weight=None, reduction="mean", label_smoothing
     q = (1 - label_smoothing) * q + label_smoothing / n_classes
     w = np.ones(n_classes) if weight is None else weight
     w_q = q * w.reshape((n_classes,) + (1,) * (x.ndim - 2))
-    loss = -(_LogSoftmax.apply(x, axis=1) * w_q).sum(axis=1)
+    loss = -(ops.LogSoftmax.apply(x, axis=1) * w_q).sum(axis=1)
     if reduction == "mean" and index is not None:
-        return loss.sum() / float(w[index].sum())
+        total_weight = float(w[index].sum())
+        if total_weight == 0:  # PyTorch returns nan here
+            raise ValueError(f"{fn}: every target's class has weight 0, so the weighted mean is undefined")
+        return loss.sum() / total_weight
     return _reduce(loss, reduction)
 
 
@@ -351,7 +323,7 @@ def weighted_binary_cross_entropy(input, target, pos_weights, neg_weights, from_
     _check_number(fn, "epsilon", epsilon, 0.0)
     _check_reduction(fn, reduction, REDUCTIONS + ("class_sum",))
     if from_logits:
-        log_p, log_q = _LogSigmoid.apply(x), _LogSigmoid.apply(-x)
+        log_p, log_q = ops.LogSigmoid.apply(x), ops.LogSigmoid.apply(-x)
     else:
         _check_probs(fn, "input", x)
         log_p, log_q = (x + epsilon).log(), (1 - x + epsilon).log()
@@ -379,7 +351,7 @@ def focal_loss(logits, target, alpha=0.25, gamma=2.0, reduction="mean"):
     _check_number(fn, "gamma", gamma, 0.0)
     _check_reduction(fn, reduction)
     z = x * (2 * y - 1)
-    loss = -(_LogSigmoid.apply(-z) * gamma).exp() * _LogSigmoid.apply(z)
+    loss = -(ops.LogSigmoid.apply(-z) * gamma).exp() * ops.LogSigmoid.apply(z)
     if alpha is not None and alpha >= 0:
         loss = loss * (alpha * y + (1 - alpha) * (1 - y))
     return _reduce(loss, reduction)
