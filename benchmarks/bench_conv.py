@@ -11,7 +11,8 @@ layout is strided, and so are the transposes of the output and of the gradient. 
 max-pool loops over output pixels. PyTorch runs with as many threads as NumPy's BLAS uses.
 
 Every implementation is timed in turn, round after round, and the best round is kept, so that
-other work on the machine slows all of them alike.
+other work on the machine slows all of them alike; on Linux each round also waits (up to 2 s)
+until no other process is running.
 """
 import os
 import time
@@ -33,6 +34,21 @@ def blas_threads():
     return max(counts) if counts else None
 
 
+def wait_until_idle(timeout=2.0):
+    """Wait until this is the only running process (the 4th field of /proc/loadavg is
+    running/total), or `timeout` seconds; return at once where /proc is not available."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open("/proc/loadavg") as f:
+                running = int(f.read().split()[3].split("/")[0])
+        except OSError:
+            return
+        if running <= 1:
+            return
+        time.sleep(0.05)
+
+
 def best_times(candidates, rounds=ROUNDS):
     """{name: fn} -> {name: best seconds}, timing the candidates in turn, round after round."""
     for fn in candidates.values():
@@ -40,6 +56,7 @@ def best_times(candidates, rounds=ROUNDS):
     best = {name: float("inf") for name in candidates}
     for _ in range(rounds):
         for name, fn in candidates.items():
+            wait_until_idle()
             start = time.perf_counter()
             fn()
             best[name] = min(best[name], time.perf_counter() - start)
