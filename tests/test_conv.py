@@ -317,6 +317,7 @@ W3 = np.zeros((16, 3, 3, 3), np.float32)
             ValueError,
             r"conv2d: bias must have shape \(16,\).* \(weight.shape=\(16, 1, 3, 3\)\), got shape \(5,\)",
         ),
+        (lambda: conv2d(X28, W3[:, :1], [0.0] * 16), TypeError, "conv2d: bias must be a Tensor, a NumPy array or None, got list"),
         (
             lambda: conv2d(X28[:, :, :2, :2], np.zeros((4, 1, 5, 5)), padding=1),
             ValueError,

@@ -25,8 +25,9 @@ Speed (benchmarks/bench_conv.py times this against PyTorch and a naive version):
   CPU cache when the matrix product reads them. The backward rebuilds the columns from x
   instead of keeping them from the forward (as PyTorch does): a layer keeps x, not kh*kw copies.
 - With stride 1, output rows are computed Wp wide instead of W' wide (see `_Grid`), so that
-  every window is one unbroken run of memory: NumPy copies and adds those about 3x faster than
-  (H', W') windows with a gap after every row.
+  every window is one unbroken run of memory: col2im's += runs about 3x faster on those than on
+  (H', W') windows with a gap after every row. (A side effect: rows of H'*Wp, not H'*W' = 64*64,
+  avoid the power-of-two lengths on which OpenBLAS's matrix products are slower.)
 Pooling loops over the kernel offsets in the same way.
 """
 import numpy as np
@@ -52,8 +53,8 @@ class _Grid:
     With wide=True and stride 1 (conv2d), output rows are computed Wp wide instead of W': read
     the padded image as one long row `flat`, and the window of offset (i, j) is the unbroken run
     flat[i*Wp + j : i*Wp + j + H'*Wp]. The last kw-1 entries of each of its rows wrap around into
-    the next image row; the outputs made from them are thrown away. NumPy copies and adds an
-    unbroken run about 3x faster than a window with a gap after every row of W'.
+    the next image row; the outputs made from them are thrown away. NumPy adds (+=) an unbroken
+    run about 3x faster than a window with a gap after every row of W'.
     """
 
     def __init__(self, x_shape, kernel, stride, padding, wide=False):
@@ -63,7 +64,7 @@ class _Grid:
         self.Hp, self.Wp = self.H + 2 * ph, self.W + 2 * pw
         self.out_h, self.out_w = (self.Hp - kh) // sh + 1, (self.Wp - kw) // sw + 1  # floor mode
         self.wide = wide and stride == (1, 1)
-        self.row = self.Wp if self.wide else self.out_w  # outputs computed per row
+        self.row_len = self.Wp if self.wide else self.out_w  # outputs computed per row
 
     def pad(self, x, value=0.0):
         """Images (n, C, H, W) -> (n, C, Hp, Wp), the border filled with `value`; when wide,
@@ -81,7 +82,7 @@ class _Grid:
         return padded[:, :, ph : ph + self.H, pw : pw + self.W]
 
     def window(self, padded, i, j):
-        """The (n, C, H', row) view of `padded` that kernel offset (i, j) sees."""
+        """The (n, C, H', row_len) view of `padded` that kernel offset (i, j) sees."""
         (sh, sw), n_c = self.stride, padded.shape[:2]
         if self.wide:
             flat, start = padded.reshape(n_c + (-1,)), i * self.Wp + j
@@ -94,20 +95,20 @@ class _Grid:
 
 
 def _im2col(padded, grid):
-    """Padded images (n, C, ., Wp) -> columns (n, C*kh*kw, H'*row), one kh*kw loop of copies."""
+    """Padded images (n, C, ., Wp) -> columns (n, C*kh*kw, H'*row_len): kh*kw window copies."""
     (n, c), (kh, kw) = padded.shape[:2], grid.kernel
-    cols = np.empty((n, c, kh, kw, grid.out_h, grid.row), padded.dtype)
+    cols = np.empty((n, c, kh, kw, grid.out_h, grid.row_len), padded.dtype)
     for i in range(kh):
         for j in range(kw):
             cols[:, :, i, j] = grid.window(padded, i, j)
-    return cols.reshape(n, c * kh * kw, grid.out_h * grid.row)
+    return cols.reshape(n, c * kh * kw, grid.out_h * grid.row_len)
 
 
-def _col2im(dcols, grid, n_channels):
-    """The adjoint of _im2col: (n, C*kh*kw, H'*row) -> padded (n, C, ., Wp), summing overlaps."""
+def _col2im(dcols, grid):
+    """The adjoint of _im2col: (n, C*kh*kw, H'*row_len) -> padded (n, C, ., Wp), summing overlaps."""
     (kh, kw), n = grid.kernel, dcols.shape[0]
-    dcols = dcols.reshape(n, n_channels, kh, kw, grid.out_h, grid.row)
-    dpadded = grid.zeros((n, n_channels), dcols.dtype)
+    dcols = dcols.reshape(n, -1, kh, kw, grid.out_h, grid.row_len)  # (n, C, kh, kw, H', row_len)
+    dpadded = grid.zeros(dcols.shape[:2], dcols.dtype)
     for i in range(kh):
         for j in range(kw):
             grid.window(dpadded, i, j)[...] += dcols[:, :, i, j]
@@ -128,13 +129,13 @@ class Conv2d(Function):
         grid = _Grid(x.shape, (kh, kw), stride, padding, wide=True)
         w2 = weight.reshape(O, C * kh * kw)
         out = np.empty((N, O, grid.out_h, grid.out_w), x.dtype)
-        for block in _blocks(N, w2.shape[1] * grid.out_h * grid.row * x.itemsize):
-            cols = _im2col(grid.pad(x[block]), grid)  # (n, CKK, H'*row)
-            out_rows = w2 @ cols  # (O, CKK) @ (n, CKK, H'*row) -> (n, O, H'*row)
+        for block in _blocks(N, w2.shape[1] * grid.out_h * grid.row_len * x.itemsize):
+            cols = _im2col(grid.pad(x[block]), grid)  # (n, CKK, H'*row_len), CKK = C*kh*kw
+            out_rows = w2 @ cols  # (O, CKK) @ (n, CKK, H'*row_len) -> (n, O, H'*row_len)
             if bias is not None:
                 out_rows += bias[:, None]
             # (n, O, H', W'): drop the wrapped-around outputs at the end of each row, if any
-            out[block] = out_rows.reshape(-1, O, grid.out_h, grid.row)[..., : grid.out_w]
+            out[block] = out_rows.reshape(-1, O, grid.out_h, grid.row_len)[..., : grid.out_w]
         ctx.save_for_backward(x, weight)
         ctx.grid = grid
         ctx.has_bias = bias is not None
@@ -149,18 +150,18 @@ class Conv2d(Function):
         w2 = weight.reshape(O, C * kh * kw)
         dx = np.empty_like(x) if need_x else None
         dw = np.zeros_like(w2) if need_w else None
-        for block in _blocks(N, w2.shape[1] * grid.out_h * grid.row * x.itemsize):
-            g_rows = np.zeros((g[block].shape[0], O, grid.out_h, grid.row), g.dtype)
+        for block in _blocks(N, w2.shape[1] * grid.out_h * grid.row_len * x.itemsize):
+            g_rows = np.zeros((g[block].shape[0], O, grid.out_h, grid.row_len), g.dtype)
             g_rows[..., : grid.out_w] = g[block]  # wrapped-around outputs get no gradient
-            g_rows = g_rows.reshape(-1, O, grid.out_h * grid.row)  # (n, O, H'*row)
+            g_rows = g_rows.reshape(-1, O, grid.out_h * grid.row_len)  # (n, O, H'*row_len)
             if need_w:
                 cols = _im2col(grid.pad(x[block]), grid)  # rebuilt: the forward kept only x
                 # dW = sum over images of g @ cols^T, computed transposed: (cols @ g^T)^T
-                # puts the long H'*row axis in the rows, where the BLAS runs it faster.
+                # puts the long H'*row_len axis in the rows, where the BLAS runs it faster.
                 dw += np.matmul(cols, g_rows.transpose(0, 2, 1)).sum(axis=0).T
             if need_x:
-                dcols = w2.T @ g_rows  # (CKK, O) @ (n, O, H'*row) -> (n, CKK, H'*row)
-                dx[block] = grid.inside(_col2im(dcols, grid, C))
+                dcols = w2.T @ g_rows  # (CKK, O) @ (n, O, H'*row_len) -> (n, CKK, H'*row_len)
+                dx[block] = grid.inside(_col2im(dcols, grid))  # (n, C, H, W)
         dw = dw.reshape(weight.shape) if need_w else None
         if not ctx.has_bias:
             return dx, dw
@@ -184,7 +185,8 @@ class MaxPool2d(Function):
         out = grid.window(padded, 0, 0).copy()
         argmax = np.zeros(out.shape, np.min_scalar_type(kernel[0] * kernel[1]))
         for offset in range(1, kernel[0] * kernel[1]):
-            window = grid.window(padded, *divmod(offset, kernel[1]))
+            # one strided copy, so that the four operations below run on contiguous memory
+            window = np.ascontiguousarray(grid.window(padded, *divmod(offset, kernel[1])))
             # Strictly greater: on ties the first offset in row-major order keeps the max,
             # as in PyTorch; a NaN always wins, so it propagates as in PyTorch.
             better = (window > out) | np.isnan(window)
@@ -296,10 +298,11 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
     _check_fits("conv2d", x, tuple(weight.shape[2:]), padding)
     if bias is None:
         return Conv2d.apply(x, weight, stride=stride, padding=padding)
-    if not isinstance(bias, (Tensor, np.ndarray)) or bias.shape != (weight.shape[0],):
-        got = f"shape {tuple(bias.shape)}" if isinstance(bias, (Tensor, np.ndarray)) else type(bias).__name__
+    if not isinstance(bias, (Tensor, np.ndarray)):
+        raise TypeError(f"conv2d: bias must be a Tensor, a NumPy array or None, got {type(bias).__name__}")
+    if bias.shape != (weight.shape[0],):
         raise ValueError(f"conv2d: bias must have shape ({weight.shape[0]},), one entry per output channel "
-                         f"of weight (weight.shape={tuple(weight.shape)}), got {got}")
+                         f"of weight (weight.shape={tuple(weight.shape)}), got shape {tuple(bias.shape)}")
     return Conv2d.apply(x, weight, bias, stride=stride, padding=padding)
 
 
