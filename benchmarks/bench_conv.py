@@ -130,7 +130,7 @@ def conv_candidates(x, w, b, g, torch):
         if backward:
             naive_conv_backward(g, cols, x, w, 1)
 
-    steps = {"tinymed": tinymed_step, "naive NumPy, (N*H'*W', C*k*k) im2col": naive_step}
+    steps = {"tinymed": tinymed_step, "naive NumPy": naive_step}
     if torch is not None:
         tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
         tg = torch.tensor(g)
@@ -156,7 +156,7 @@ def pool_candidates(x, g, torch):
 
     steps = {
         "tinymed": tinymed_step,
-        "naive NumPy, loop over output pixels": lambda backward: naive_max_pool(x, g, 2, backward),
+        "naive NumPy": lambda backward: naive_max_pool(x, g, 2, backward),
     }
     if torch is not None:
         tx, tg = torch.tensor(x, requires_grad=True), torch.tensor(g)
@@ -171,18 +171,18 @@ def pool_candidates(x, g, torch):
     return steps
 
 
-def report(title, steps):
+def report(title, naive, steps):
     forward = best_times({name: (lambda s=s: s(False)) for name, s in steps.items()})
     both = best_times({name: (lambda s=s: s(True)) for name, s in steps.items()})
-    print(title)
-    print(f"  {'':<40} {'forward':>10} {'fwd+bwd':>10}")
+    print(f"{title}\n  (naive NumPy: {naive})")
+    print(f"  {'':<24} {'forward':>10} {'fwd+bwd':>10}")
     for name in steps:
-        print(f"  {name:<40} {forward[name] * 1e3:7.1f} ms {both[name] * 1e3:7.1f} ms")
+        print(f"  {name:<24} {forward[name] * 1e3:7.1f} ms {both[name] * 1e3:7.1f} ms")
     if "PyTorch (CPU)" in steps:
         for name in list(steps)[:2]:
             ratio_f = forward[name] / forward["PyTorch (CPU)"]
             ratio_b = both[name] / both["PyTorch (CPU)"]
-            print(f"  {name + ' / PyTorch':<40} {ratio_f:9.2f}x {ratio_b:9.2f}x")
+            print(f"  {name + ' / PyTorch':<24} {ratio_f:9.2f}x {ratio_b:9.2f}x")
     print()
 
 
@@ -207,11 +207,12 @@ def main():
     b = rng.standard_normal(32, dtype=np.float32)
     g = rng.standard_normal((32, 32, 64, 64), dtype=np.float32)
     report("conv2d: x (32, 16, 64, 64), weight (32, 16, 3, 3), bias, padding 1, float32",
-           conv_candidates(x, w, b, g, torch))
+           "im2col with one patch per row, (N*H'*W', C*k*k)", conv_candidates(x, w, b, g, torch))
 
     x = rng.standard_normal((32, 32, 64, 64), dtype=np.float32)
     g = rng.standard_normal((32, 32, 32, 32), dtype=np.float32)
-    report("max_pool2d: x (32, 32, 64, 64), kernel 2, stride 2, float32", pool_candidates(x, g, torch))
+    report("max_pool2d: x (32, 32, 64, 64), kernel 2, stride 2, float32", "a loop over output pixels",
+           pool_candidates(x, g, torch))
 
 
 if __name__ == "__main__":

@@ -139,15 +139,16 @@ def test_global_avg_pool2d_is_the_mean_of_each_plane():
     np.testing.assert_allclose(global_avg_pool2d(tm.tensor(x)).data, expected, rtol=1e-12)
 
 
-def test_conv2d_gives_the_same_result_whatever_the_block_of_images(monkeypatch):
+@pytest.mark.parametrize("stride", [1, (2, 1)])  # stride 1 takes the wide-row path
+def test_conv2d_gives_the_same_result_whatever_the_block_of_images(monkeypatch, stride):
     # Images go through in blocks of about _BLOCK_BYTES of columns; one image per block must agree.
     x, w, b = randn(3, 2, 6, 5), randn(4, 2, 3, 3, seed=1), randn(4, seed=2)
-    expected = ref.conv2d_loops(x, w, b, (2, 1), (1, 1))
+    expected = ref.conv2d_loops(x, w, b, pair(stride), (1, 1))
     grads = []
     for block_bytes in (conv._BLOCK_BYTES, 1):
         monkeypatch.setattr(conv, "_BLOCK_BYTES", block_bytes)
         X, W = leaf(x), leaf(w)
-        out = conv2d(X, W, tm.tensor(b), stride=(2, 1), padding=1)
+        out = conv2d(X, W, tm.tensor(b), stride=stride, padding=1)
         np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
         out.backward(np.ones(out.shape))
         grads.append((X.grad, W.grad))
@@ -163,11 +164,17 @@ def test_max_pool2d_gives_a_tie_gradient_to_the_first_maximum_in_the_window():
     np.testing.assert_array_equal(x.grad[0, 0], expected)
 
 
-def test_max_pool2d_propagates_nan():
+def test_max_pool2d_propagates_nan_and_gives_it_the_gradient_as_torch_does():
     x = np.arange(16.0).reshape(1, 1, 4, 4)
-    x[0, 0, 0, 1] = np.nan
-    out = max_pool2d(tm.tensor(x), 2).data[0, 0]
-    assert np.isnan(out[0, 0]) and not np.isnan(out[1:, :]).any() and not np.isnan(out[0, 1])
+    x[0, 0, 0, 1] = np.nan  # in the first 2x2 window, before its largest number
+    x[0, 0, 1, 1] = 100.0
+    X = leaf(x)
+    out = max_pool2d(X, 2)
+    out.sum().backward()
+    assert np.isnan(out.data[0, 0, 0, 0]) and not np.isnan(out.data[0, 0].ravel()[1:]).any()
+    expected = np.zeros((4, 4))
+    expected[0, 1] = expected[1, 3] = expected[3, 1] = expected[3, 3] = 1.0
+    np.testing.assert_array_equal(X.grad[0, 0], expected)
 
 
 # ---------------------------------------------------------------------------------------------
