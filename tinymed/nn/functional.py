@@ -66,59 +66,71 @@ def linear(x, weight, bias=None):
 # ---------------------------------------------------------------------------------------------
 
 
+def _per_channel_sum(a, b=None):
+    """sum over every axis but 1 of a (or of a * b): (N, C, ...) -> (C,). einsum on the
+    (N, C, L) view makes one pass without a temporary, about twice as fast as a.sum(axes)."""
+    a3 = a.reshape(a.shape[0], a.shape[1], -1)
+    if b is None:
+        return np.einsum("ncl->c", a3)
+    return np.einsum("ncl,ncl->c", a3, b.reshape(a3.shape))
+
+
 class BatchNorm(Function):
     """y = xhat * weight + bias, xhat = (x - mean) * inv_std, inv_std = 1 / sqrt(var + eps),
     with mean and var per channel (axis 1), over the m = N*H*W values of each channel.
 
-    Backward in training mode (mean and var depend on x): with dxhat = g * weight,
+    Backward: dweight = sum(g * xhat), dbias = sum(g) (sums over the m values of each channel).
+    In training mode mean and var depend on x; with dxhat = g * weight the chain rule gives
         dx = (1/m) * inv_std * (m * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat))
-    (sums over the m values of each channel), dweight = sum(g * xhat), dbias = sum(g).
-    In evaluation mode mean and var are constants, so dx = dxhat * inv_std.
+           = (weight * inv_std / m) * (m * g - dbias - xhat * dweight)
+    (the second line reuses the two sums dweight and dbias). In evaluation mode mean and var
+    are constants, so dx = g * weight * inv_std.
     """
 
     @staticmethod
     def forward(ctx, x, weight, bias, *, running_mean, running_var, training, momentum, eps):
-        axes = (0,) + tuple(range(2, x.ndim))
         per_channel = (1, -1) + (1,) * (x.ndim - 2)
         m = x.size // x.shape[1]
         if training:
-            mean = x.mean(axis=axes, keepdims=True)
-            centred = x - mean
-            var = (centred * centred).mean(axis=axes, keepdims=True)  # biased: what normalises
+            mean = _per_channel_sum(x) / m
+            centred = x - mean.reshape(per_channel)
+            var = _per_channel_sum(centred, centred) / m  # biased: what normalises
             if running_mean is not None:
                 # In place, as PyTorch; safe because the running arrays are never saved below.
                 # The running variance is the unbiased estimate m / (m - 1) * var.
                 running_mean *= 1.0 - momentum
-                running_mean += momentum * mean.reshape(-1)
+                running_mean += momentum * mean
                 running_var *= 1.0 - momentum
-                running_var += (momentum * m / (m - 1)) * var.reshape(-1)
+                running_var += (momentum * m / (m - 1)) * var
         else:
             centred = x - running_mean.astype(x.dtype, copy=False).reshape(per_channel)
-            var = running_var.astype(x.dtype, copy=False).reshape(per_channel)
-        inv_std = 1.0 / np.sqrt(var + eps)
-        xhat = centred * inv_std
+            var = running_var.astype(x.dtype, copy=False)
+        inv_std = (1.0 / np.sqrt(var + eps)).reshape(per_channel)
+        xhat = centred
+        xhat *= inv_std  # in place: these arrays are 4 MB a layer, and centred is not needed again
         ctx.save_for_backward(xhat, inv_std, weight)
-        ctx.axes, ctx.per_channel, ctx.training = axes, per_channel, training
-        return xhat * weight.reshape(per_channel) + bias.reshape(per_channel)
+        ctx.per_channel, ctx.training = per_channel, training
+        out = xhat * weight.reshape(per_channel)
+        out += bias.reshape(per_channel)
+        return out
 
     @staticmethod
     def backward(ctx, g):
         xhat, inv_std, weight = ctx.saved_tensors
-        axes = ctx.axes
-        dx = dweight = dbias = None
+        dweight = _per_channel_sum(g, xhat)
+        dbias = _per_channel_sum(g)
+        dx = None
         if ctx.needs_input_grad[0]:
-            dxhat = g * weight.reshape(ctx.per_channel)
+            scale = weight.reshape(ctx.per_channel) * inv_std
             if ctx.training:
                 m = xhat.size // xhat.shape[1]
-                sum_dxhat = dxhat.sum(axis=axes, keepdims=True)
-                sum_dxhat_xhat = (dxhat * xhat).sum(axis=axes, keepdims=True)
-                dx = (1.0 / m) * inv_std * (m * dxhat - sum_dxhat - xhat * sum_dxhat_xhat)
+                shape = ctx.per_channel
+                dx = g * float(m)  # then, in place: m g - dbias - xhat dweight, times scale / m
+                dx -= dbias.reshape(shape)
+                dx -= xhat * dweight.reshape(shape)
+                dx *= scale / m
             else:
-                dx = dxhat * inv_std
-        if ctx.needs_input_grad[1]:
-            dweight = (g * xhat).sum(axis=axes)
-        if ctx.needs_input_grad[2]:
-            dbias = g.sum(axis=axes)
+                dx = g * scale
         return dx, dweight, dbias
 
 
