@@ -23,7 +23,8 @@ picture read backwards (g = dL/d(out), reshaped to (O, H'*W')):
 Speed (benchmarks/bench_conv.py times this against PyTorch and a naive version):
 - Images go through in blocks of about 4 MB of columns, so a block's columns are still in the
   CPU cache when the matrix product reads them. The backward rebuilds the columns from x
-  instead of keeping them from the forward (as PyTorch does): a layer keeps x, not kh*kw copies.
+  instead of keeping them from the forward (PyTorch's CPU convolution does the same): a layer
+  keeps x, not kh*kw copies of it.
 - With stride 1, output rows are computed Wp wide instead of W' wide (see `_Grid`), so that
   every window is one unbroken run of memory: col2im's += runs about 3x faster on those than on
   (H', W') windows with a gap after every row. (A side effect: rows of H'*Wp, not H'*W' = 64*64,
@@ -246,7 +247,7 @@ class GlobalAvgPool2d(Function):
     @staticmethod
     def backward(ctx, g):
         N, C, H, W = ctx.x_shape
-        return np.broadcast_to(g[:, :, None, None] / (H * W), ctx.x_shape).copy()
+        return np.broadcast_to(g[:, :, None, None] / (H * W), ctx.x_shape)  # a view, no copy
 
 
 # ---------------------------------------------------------------------------------------------

@@ -350,8 +350,10 @@ def focal_loss(logits, target, alpha=0.25, gamma=2.0, reduction="mean"):
     _check_alpha(fn, alpha)
     _check_number(fn, "gamma", gamma, 0.0)
     _check_reduction(fn, reduction)
-    z = x * (2 * y - 1)
-    loss = -(ops.LogSigmoid.apply(-z) * gamma).exp() * ops.LogSigmoid.apply(z)
+    z = x * (2 * y - 1)                          # the logit of the true class: p_t = sigmoid(z)
+    log_pt = ops.LogSigmoid.apply(z)
+    modulating = (ops.LogSigmoid.apply(-z) * gamma).exp()  # (1 - p_t)^gamma, via log(1 - p_t)
+    loss = -modulating * log_pt
     if alpha is not None and alpha >= 0:
         loss = loss * (alpha * y + (1 - alpha) * (1 - y))
     return _reduce(loss, reduction)
