@@ -11,7 +11,7 @@ testing (hypothesis strategies for graders; needs the test extra).
 """
 from tinymed.autograd import Function, Tensor, get_default_dtype, no_grad, set_default_dtype
 from tinymed.gradcheck import GradcheckError, gradcheck
-from tinymed.ops import concatenate, stack, tensor, where
+from tinymed.tensor_methods import concatenate, stack, tensor, where
 from tinymed.random import manual_seed
 from tinymed.threads import get_num_threads, set_num_threads
 from tinymed.transfer import load, save

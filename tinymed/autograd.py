@@ -108,7 +108,8 @@ class Tensor:
 
     Attributes: `.data` (np.ndarray), `.grad` (np.ndarray or None, filled by backward for
     leaves), `.requires_grad`, `.grad_fn` (name of the op that made it, or None for a leaf).
-    The operators and methods (+, *, @, sum, exp, reshape, [...], ...) live in `tinymed.ops`.
+    The operators and methods (+, *, @, sum, exp, reshape, [...], ...) are in
+    `tinymed.tensor_methods`, each a front for a Function in `tinymed.ops`.
     """
 
     __array_ufunc__ = None  # ndarray + Tensor calls Tensor.__radd__ instead of NumPy's loop

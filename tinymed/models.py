@@ -19,7 +19,7 @@ from tinymed.autograd import Tensor
 from tinymed.nn.layers import AvgPool2d, BatchNorm2d, Conv2d, GlobalAvgPool2d, Linear, MaxPool2d, ReLU
 from tinymed.nn.containers import Sequential
 from tinymed.nn.module import Module
-from tinymed.ops import concatenate
+from tinymed.tensor_methods import concatenate
 from tinymed.random import get_generator
 
 
