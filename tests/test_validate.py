@@ -83,3 +83,12 @@ def test_not_empty_and_labels():
     with pytest.raises(TypeError):
         check.labels(["a", "b"], "labels")
     np.testing.assert_array_equal(check.labels([0, 1], "labels"), [0, 1])
+
+
+def test_float_dtype_and_device():
+    assert check.float_dtype("float64") == np.float64
+    with pytest.raises(TypeError, match="dtype must be float32 or float64, got int64"):
+        check.float_dtype(np.int64)
+    assert check.device("cpu") == "cpu" and check.device(None) == "cpu"
+    with pytest.raises(ValueError, match="runs on the CPU only, got 'cuda'"):
+        check.device("cuda")

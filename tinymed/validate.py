@@ -117,6 +117,28 @@ def callable_or_none(value, name):
     return value
 
 
+def float_dtype(value, name="dtype"):
+    """float32 or float64, given as a NumPy dtype, a type or a name -> np.dtype."""
+    try:
+        dt = np.dtype(value)
+    except TypeError:
+        raise TypeError(f"{name} must be float32 or float64, got {value!r}") from None
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"{name} must be float32 or float64, got {dt}")
+    return dt
+
+
+def device(value, name="device"):
+    """tinymed runs on the CPU only: accept None, "cpu", "cpu:0" or an object whose str() is one
+    of them (tm.device("cpu")); refuse "cuda", "mps" and the rest with a clear message."""
+    if value is None:
+        return "cpu"
+    text = str(value)
+    if text not in ("cpu", "cpu:0"):
+        raise ValueError(f"{name} must be 'cpu': tinymed is a NumPy library and runs on the CPU only, got {text!r}")
+    return "cpu"
+
+
 # ---------------------------------------------------------------------------------------------
 # Arrays
 # ---------------------------------------------------------------------------------------------
