@@ -78,7 +78,7 @@ def test_ndim_names_the_layout():
 def test_not_empty_and_labels():
     with pytest.raises(ValueError, match=r"input is empty \(shape \(0, 3\)\)"):
         check.not_empty(np.zeros((0, 3)), "input")
-    with pytest.raises(ValueError, match=r"labels hold NaN at positions \[1, 2\]"):
+    with pytest.raises(ValueError, match=r"labels contain NaN at positions \[1, 2\]"):
         check.labels([0, np.nan, np.nan, 1], "labels")
     with pytest.raises(TypeError):
         check.labels(["a", "b"], "labels")

@@ -45,6 +45,11 @@ def real(value, name, min=None, max=None, above=None, below=None, finite=True):
     """A finite number (int or float, not a bool) with min <= value <= max and
     above < value < below (each bound optional) -> float. NaN never passes; infinity passes
     only with finite=False."""
+    if type(value) in (float, int):  # the common case, without the slow isinstance(value, Real)
+        v = float(value)
+        if (v == v and (not finite or abs(v) != math.inf) and (min is None or v >= min)
+                and (max is None or v <= max) and (above is None or v > above) and (below is None or v < below)):
+            return v
     text = _bounds_text(min, max, above, below)
     what = "a finite number" if finite else "a number"
     if not is_real(value):
@@ -172,7 +177,7 @@ def labels(values, name):
         raise TypeError(f"{name} must be numbers (class labels), got dtype {array.dtype}")
     if array.dtype.kind == "f" and np.isnan(array).any():
         where = np.flatnonzero(np.isnan(array.ravel()))[:5].tolist()
-        raise ValueError(f"{name} hold NaN at positions {where}; NaN is not a class (drop or fill those rows)")
+        raise ValueError(f"{name} contain NaN at positions {where}; NaN is not a class (drop or fill those rows)")
     return array
 
 
