@@ -502,17 +502,17 @@ def test_scheduler_state_dict_resumes_the_schedule():
 
 
 @pytest.mark.parametrize("build, error, match", [
-    (lambda: optim.SGD([param(1.0)], lr=-0.1), ValueError, "SGD: lr must be >= 0, got -0.1"),
-    (lambda: optim.SGD([param(1.0)], lr="fast"), TypeError, "SGD: lr must be a number"),
-    (lambda: optim.SGD([param(1.0)], lr=0.1, momentum=-0.5), ValueError, "SGD: momentum must be >= 0"),
-    (lambda: optim.SGD([param(1.0)], lr=0.1, weight_decay=-1), ValueError, "SGD: weight_decay must be >= 0"),
-    (lambda: optim.SGD([param(1.0)], lr=0.1, nesterov=True), ValueError, "nesterov=True needs momentum > 0"),
+    (lambda: optim.SGD([param(1.0)], lr=-0.1), ValueError, "SGD: lr must be a finite number >= 0, got -0.1"),
+    (lambda: optim.SGD([param(1.0)], lr="fast"), TypeError, "SGD: lr must be a finite number >= 0, got 'fast'"),
+    (lambda: optim.SGD([param(1.0)], lr=0.1, momentum=-0.5), ValueError, "SGD: momentum must be a finite number >= 0"),
+    (lambda: optim.SGD([param(1.0)], lr=0.1, weight_decay=-1), ValueError, "SGD: weight_decay must be a finite number >= 0"),
+    (lambda: optim.SGD([param(1.0)], lr=0.1, nesterov=True), ValueError, "SGD: nesterov=True needs momentum > 0"),
     (lambda: optim.SGD([param(1.0)], lr=0.1, momentum=0.9, nesterov=True, dampening=0.1),
      ValueError, "nesterov=True needs momentum > 0 and dampening 0"),
-    (lambda: optim.Adam([param(1.0)], betas=(1.0, 0.999)), ValueError, r"Adam: betas\[0\] must be in \[0, 1\)"),
-    (lambda: optim.AdamW([param(1.0)], betas=(0.9, -0.1)), ValueError, r"AdamW: betas\[1\] must be in \[0, 1\)"),
+    (lambda: optim.Adam([param(1.0)], betas=(1.0, 0.999)), ValueError, r"Adam: betas\[0\] must be a finite number >= 0 and < 1, got 1.0"),
+    (lambda: optim.AdamW([param(1.0)], betas=(0.9, -0.1)), ValueError, r"AdamW: betas\[1\] must be a finite number >= 0 and < 1, got -0.1"),
     (lambda: optim.Adam([param(1.0)], betas=0.9), TypeError, "Adam: betas must be a pair"),
-    (lambda: optim.Adam([param(1.0)], eps=0.0), ValueError, "Adam: eps must be > 0"),
+    (lambda: optim.Adam([param(1.0)], eps=0.0), ValueError, "Adam: eps must be a finite number > 0"),
     (lambda: optim.SGD([], lr=0.1), ValueError, "SGD: params is an empty list"),
     (lambda: optim.SGD([{"params": []}], lr=0.1), ValueError, "empty 'params' list"),
     (lambda: optim.SGD(param(1.0), lr=0.1), TypeError, "a single Tensor"),
@@ -521,8 +521,8 @@ def test_scheduler_state_dict_resumes_the_schedule():
     (lambda: optim.SGD([tm.tensor(np.array([1, 2]))], lr=0.1), TypeError, "must be a float tensor, got dtype int64"),
     (lambda: optim.SGD([param(1.0) * 2.0], lr=0.1), ValueError, "only leaf tensors"),
     (lambda: optim.SGD([{"params": [param(1.0)], "momentun": 0.9}], lr=0.1), ValueError, r"unknown option\(s\) \['momentun'\]"),
-    (lambda: optim.StepLR(_two_group_sgd(), step_size=0), ValueError, "StepLR: step_size must be a positive integer"),
-    (lambda: optim.CosineAnnealingLR(_two_group_sgd(), T_max=2.5), ValueError, "T_max must be a positive integer"),
+    (lambda: optim.StepLR(_two_group_sgd(), step_size=0), ValueError, "StepLR: step_size must be an int >= 1, got 0"),
+    (lambda: optim.CosineAnnealingLR(_two_group_sgd(), T_max=2.5), TypeError, "CosineAnnealingLR: T_max must be an int >= 1, got 2.5"),
     (lambda: optim.StepLR("sgd", step_size=2), TypeError, "must be an optimizer \\(with param_groups\\)"),
 ])
 def test_bad_arguments_raise_naming_the_argument(build, error, match):
