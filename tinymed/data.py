@@ -10,10 +10,9 @@ balanced epoch at every ``iter``; for multi-label targets use ``WeightedRandomSa
 The image transforms live in ``tinymed.transforms`` and are importable from here too.
 Everything here is plain NumPy and knows nothing of the autograd engine.
 """
-from numbers import Integral
-
 import numpy as np
 
+from tinymed import validate
 from tinymed.imbalance import _class_indices, _class_labels
 from tinymed.random import get_generator
 from tinymed.transforms import (  # noqa: F401  (re-exported: data.Normalize, data.Compose, ...)
@@ -32,10 +31,18 @@ __all__ = [
 ]
 
 
-def _check_count(value, where, name, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(f"{where}: {name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
+def _indices(values, n, name):
+    """``values`` as a 1-D array of dataset indices in [0, n). Floats are refused (NumPy would
+    truncate 1.7 to row 1) and so are negatives (they would wrap round to the last rows)."""
+    idx = np.asarray(values)
+    if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
+        shown = idx.ravel()[:5].tolist() if idx.dtype.kind in "biuf" else ""
+        raise ValueError(f"{name} must be a 1-D array of ints, got shape {idx.shape} dtype {idx.dtype} {shown}".rstrip())
+    idx = idx.astype(np.intp)
+    outside = idx[(idx < 0) | (idx >= n)]
+    if outside.size:
+        raise ValueError(f"{name} must be in [0, {n}) for a dataset of {n} samples, got {outside[:5].tolist()}")
+    return idx
 
 
 def _collate(samples):
@@ -82,16 +89,14 @@ class ArrayDataset(Dataset):
         lengths = [a.shape[0] for a in arrays]
         if len(set(lengths)) != 1:
             raise ValueError(f"ArrayDataset: all arrays must have the same first length, got lengths {lengths}")
-        if transform is not None and not callable(transform):
-            raise TypeError(f"ArrayDataset: transform must be callable or None, got {type(transform).__name__}")
         self.arrays = arrays
-        self.transform = transform
+        self.transform = validate.callable_or_none(transform, "ArrayDataset: transform")
 
     def __len__(self):
         return self.arrays[0].shape[0]
 
     def __getitem__(self, index):
-        if not isinstance(index, Integral):
+        if not validate.is_int(index):
             return self.get_batch(index)
         sample = tuple(a[index] for a in self.arrays)
         if self.transform is None:
@@ -110,24 +115,13 @@ class Subset(Dataset):
 
     def __init__(self, dataset, indices):
         self.dataset = dataset
-        self.indices = np.asarray(indices)
-        n = len(dataset)
-        if self.indices.ndim != 1 or (self.indices.size and not np.issubdtype(self.indices.dtype, np.integer)):
-            raise ValueError(
-                f"Subset: indices must be a 1-D array of ints, got shape {self.indices.shape} dtype {self.indices.dtype}"
-            )
-        self.indices = self.indices.astype(np.intp)
-        outside = self.indices[(self.indices < 0) | (self.indices >= n)]
-        if outside.size:
-            raise ValueError(
-                f"Subset: indices must be in [0, {n}) for a dataset of {n} samples, got {outside[:5].tolist()}"
-            )
+        self.indices = _indices(indices, len(dataset), "Subset: indices")
 
     def __len__(self):
         return len(self.indices)
 
     def __getitem__(self, index):
-        if isinstance(index, Integral):
+        if validate.is_int(index):
             return self.dataset[int(self.indices[index])]
         return self.get_batch(index)
 
@@ -151,20 +145,30 @@ class Sampler:
 
 
 class RandomSampler(Sampler):
-    """Each epoch, a fresh random permutation of 0 .. n-1 (``torch`` takes the dataset; this takes ``n``)."""
+    """Each epoch, a fresh random permutation of 0 .. n-1 (``torch`` takes the dataset; this takes ``n``).
 
-    def __init__(self, n, seed=None):
+    As PyTorch's: ``num_samples`` (default n) indices per epoch, drawn with ``replacement`` or,
+    without, from as many fresh permutations as needed (cut to ``num_samples``).
+    """
+
+    def __init__(self, n, seed=None, replacement=False, num_samples=None):
         if hasattr(n, "__len__") and hasattr(n, "__getitem__"):
             raise TypeError(f"RandomSampler: n is the number of samples, an int, got {type(n).__name__}; "
                             f"pass len(dataset) (PyTorch's takes the dataset)")
-        self.data_size = _check_count(n, "RandomSampler", "n")
+        self.data_size = validate.integer(n, "RandomSampler: n", min=1)
+        self.replacement = validate.boolean(replacement, "RandomSampler: replacement")
+        self.num_samples = self.data_size if num_samples is None else validate.integer(
+            num_samples, "RandomSampler: num_samples", min=1)
         self.rng = get_generator(seed, name="RandomSampler: seed")
 
     def __len__(self):
-        return self.data_size
+        return self.num_samples
 
     def _epoch(self):
-        return self.rng.permutation(self.data_size)
+        if self.replacement:
+            return self.rng.integers(self.data_size, size=self.num_samples)
+        permutations = -(-self.num_samples // self.data_size)
+        return np.concatenate([self.rng.permutation(self.data_size) for _ in range(permutations)])[:self.num_samples]
 
 
 class WeightedRandomSampler(Sampler):
@@ -186,25 +190,28 @@ class WeightedRandomSampler(Sampler):
             raise ValueError(
                 f"WeightedRandomSampler: weights must have shape (N,), one per sample, got shape {w.shape}"
             )
-        if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
-            raise ValueError("WeightedRandomSampler: weights must be finite, >= 0, and not all 0")
-        self.num_samples = _check_count(num_samples, "WeightedRandomSampler", "num_samples")
-        if not isinstance(replacement, bool):
-            raise TypeError(f"WeightedRandomSampler: replacement must be a bool, got {replacement!r}")
-        if not replacement and self.num_samples > np.count_nonzero(w):
+        if not np.isfinite(w).all() or (w < 0).any() or w.max() <= 0:
+            bad = w[~np.isfinite(w) | (w < 0)][:5].tolist()
+            raise ValueError(f"WeightedRandomSampler: weights must be finite, >= 0, and not all 0, got {bad or 'all 0'}")
+        self.num_samples = validate.integer(num_samples, "WeightedRandomSampler: num_samples", min=1)
+        self.replacement = validate.boolean(replacement, "WeightedRandomSampler: replacement")
+        if not self.replacement and self.num_samples > np.count_nonzero(w):
             raise ValueError(
                 f"WeightedRandomSampler: num_samples={self.num_samples} without replacement needs as many "
                 f"non-zero weights, but only {np.count_nonzero(w)} are non-zero"
             )
-        self.weights, self.replacement, self.data_size = w, replacement, w.size
+        self.weights, self.data_size = w, w.size
+        # The draw probabilities, scaled by the largest weight first so that the sum cannot
+        # overflow (weights of 1e308 are legal and their sum is not).
+        scaled = w / w.max()
+        self.probabilities = scaled / scaled.sum()
         self.rng = get_generator(seed, name="WeightedRandomSampler: seed")
 
     def __len__(self):
         return self.num_samples
 
     def _epoch(self):
-        p = self.weights / self.weights.sum()
-        return self.rng.choice(self.data_size, size=self.num_samples, replace=self.replacement, p=p)
+        return self.rng.choice(self.data_size, size=self.num_samples, replace=self.replacement, p=self.probabilities)
 
 
 _USE_WEIGHTED_SAMPLER = (
@@ -288,7 +295,7 @@ class BalancedBatchSampler(Sampler):
 
     def __init__(self, labels, batch_size, seed=None):
         self.data_size, self.members = _label_groups(labels, "BalancedBatchSampler")
-        self.batch_size = _check_count(batch_size, "BalancedBatchSampler", "batch_size")
+        self.batch_size = validate.integer(batch_size, "BalancedBatchSampler: batch_size", min=1)
         k = len(self.members)
         if self.batch_size % k:
             raise ValueError(
@@ -335,37 +342,10 @@ class DataLoader:
     def __init__(
         self, dataset, batch_size=1, shuffle=False, sampler=None, drop_last=False, seed=None, batch_sampler=None
     ):
-        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
-            raise TypeError(f"DataLoader: dataset must have __len__ and __getitem__, got {type(dataset).__name__}")
-        self.batch_size = _check_count(batch_size, "DataLoader", "batch_size")
-        if isinstance(dataset, tuple) and len(dataset) > 1 and all(isinstance(a, np.ndarray) for a in dataset):
-            raise TypeError(f"DataLoader: dataset is a tuple of {len(dataset)} arrays, so its samples would be the "
-                            f"arrays themselves; to batch rows of (X, y) together pass data.ArrayDataset(X, y)")
-        for name, value in (("sampler", sampler), ("batch_sampler", batch_sampler)):
-            if isinstance(value, type) or (value is not None and not hasattr(value, "__iter__")):
-                what = f"the class {value.__name__} (make one: {value.__name__}(...))" if isinstance(value, type) else type(value).__name__
-                raise TypeError(f"DataLoader: {name} must be an iterable of indices, got {what}")
-        if isinstance(sampler, BalancedBatchSampler):
-            raise ValueError(
-                "DataLoader: BalancedBatchSampler yields whole batches; pass it as batch_sampler=, not sampler="
-            )
-        if shuffle and sampler is not None:
-            raise ValueError("DataLoader: shuffle=True and sampler are exclusive (the sampler decides the order)")
-        if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
-            raise ValueError(
-                "DataLoader: batch_sampler fixes the batches, so batch_size, shuffle, sampler and drop_last "
-                "must stay at their defaults"
-            )
-        if seed is not None and not shuffle:
-            raise ValueError("DataLoader: seed is used only for shuffle=True; give a sampler its own seed")
-        order = batch_sampler if batch_sampler is not None else sampler
-        size = getattr(order, "data_size", None)
-        if size is not None and size != len(dataset):
-            raise ValueError(
-                f"DataLoader: the sampler indexes {size} samples but the dataset has {len(dataset)} "
-                f"(a WeightedRandomSampler needs one weight per sample, not per class)"
-            )
-        self.dataset, self.drop_last, self.batch_sampler = dataset, drop_last, batch_sampler
+        _check_loader(dataset, batch_size, shuffle, sampler, drop_last, seed, batch_sampler)
+        if isinstance(sampler, (list, tuple, np.ndarray, range)):
+            sampler = _indices(sampler, len(dataset), "DataLoader: sampler")
+        self.dataset, self.batch_size, self.drop_last, self.batch_sampler = dataset, int(batch_size), drop_last, batch_sampler
         self.sampler = RandomSampler(len(dataset), seed=seed) if shuffle else sampler
 
     def _n(self):
@@ -380,12 +360,54 @@ class DataLoader:
         get_batch = getattr(self.dataset, "get_batch", None)
         return get_batch(indices) if get_batch else _collate([self.dataset[int(i)] for i in indices])
 
+    def _order(self, indices, name):
+        """The indices of an epoch (or batch): a list given as sampler was checked in __init__, our
+        samplers' are right by construction, any other sampler's are checked as they come."""
+        if isinstance(indices, np.ndarray):
+            return indices
+        if isinstance(indices, Sampler):
+            return np.fromiter(indices, dtype=np.intp)
+        return _indices(list(indices), len(self.dataset), f"DataLoader: {name}")
+
     def __iter__(self):
         if self.batch_sampler is not None:
             for batch in self.batch_sampler:
-                yield self._fetch(np.asarray(batch, dtype=np.intp))
+                yield self._fetch(self._order(batch, "batch_sampler"))
             return
-        order = np.arange(len(self.dataset)) if self.sampler is None else np.fromiter(self.sampler, dtype=np.intp)
+        order = np.arange(len(self.dataset)) if self.sampler is None else self._order(self.sampler, "sampler")
         stop = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
         for start in range(0, stop, self.batch_size):
             yield self._fetch(order[start:start + self.batch_size])
+
+
+def _check_loader(dataset, batch_size, shuffle, sampler, drop_last, seed, batch_sampler):
+    """The DataLoader's arguments, and how they combine (PyTorch's rules)."""
+    if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+        raise TypeError(f"DataLoader: dataset must have __len__ and __getitem__, got {type(dataset).__name__}")
+    if isinstance(dataset, tuple) and len(dataset) > 1 and all(isinstance(a, np.ndarray) for a in dataset):
+        raise TypeError(f"DataLoader: dataset is a tuple of {len(dataset)} arrays, so its samples would be the "
+                        f"arrays themselves; to batch rows of (X, y) together pass data.ArrayDataset(X, y)")
+    validate.integer(batch_size, "DataLoader: batch_size", min=1)
+    validate.boolean(shuffle, "DataLoader: shuffle")
+    validate.boolean(drop_last, "DataLoader: drop_last")
+    for name, value in (("sampler", sampler), ("batch_sampler", batch_sampler)):
+        if isinstance(value, type) or (value is not None and not hasattr(value, "__iter__")):
+            what = f"the class {value.__name__} (make one: {value.__name__}(...))" if isinstance(value, type) else type(value).__name__
+            raise TypeError(f"DataLoader: {name} must be an iterable of indices, got {what}")
+    if isinstance(sampler, BalancedBatchSampler):
+        raise ValueError("DataLoader: BalancedBatchSampler yields whole batches; pass it as batch_sampler=, not sampler=")
+    if shuffle and sampler is not None:
+        raise ValueError("DataLoader: shuffle=True and sampler are exclusive (the sampler decides the order)")
+    if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
+        raise ValueError(
+            "DataLoader: batch_sampler fixes the batches, so batch_size, shuffle, sampler and drop_last "
+            "must stay at their defaults"
+        )
+    if seed is not None and not shuffle:
+        raise ValueError("DataLoader: seed is used only for shuffle=True; give a sampler its own seed")
+    size = getattr(batch_sampler if batch_sampler is not None else sampler, "data_size", None)
+    if size is not None and size != len(dataset):
+        raise ValueError(
+            f"DataLoader: the sampler indexes {size} samples but the dataset has {len(dataset)} "
+            f"(a WeightedRandomSampler needs one weight per sample, not per class)"
+        )
