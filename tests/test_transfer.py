@@ -100,8 +100,8 @@ def test_a_path_that_is_not_a_path_is_named():
 
 
 def test_save_refuses_what_is_not_a_numeric_array_naming_the_key(tmp_path):
-    with pytest.raises(TypeError, match=r"'layer.weight' must be a numeric np.ndarray, got list"):
-        tm.save({"layer.weight": [1.0, 2.0]}, tmp_path / "w.npz")
+    with pytest.raises(TypeError, match=r"load_pretrained: 'layer.weight' must be a numeric np.ndarray, got list"):
+        transfer.load_pretrained(tm.nn.Linear(2, 1), {"layer.weight": [1.0, 2.0]})
     with pytest.raises(TypeError, match=r"'names' must be a numeric np.ndarray, got an array of dtype <U1"):
         tm.save({"names": np.array(["a"])}, tmp_path / "w.npz")
     with pytest.raises(TypeError, match="metadata must be JSON-serialisable"):
@@ -226,7 +226,7 @@ def test_freeze_to_freezes_the_first_n_feature_layers_and_nothing_else(n):
 
 def test_freeze_to_refuses_what_it_cannot_do():
     model = models.SimpleCNN(seed=0)
-    with pytest.raises(ValueError, match=r"freeze_to: n must be an int from 0 to 12"):
+    with pytest.raises(ValueError, match=r"freeze_to: n \(how many of the feature layers to freeze\) must be an int >= 0 and <= 12, got 13"):
         transfer.freeze_to(model, 13)
     with pytest.raises(ValueError, match="needs a `features` module"):
         transfer.freeze_to(nn.Sequential(nn.Linear(2, 1)), 1)
@@ -240,7 +240,7 @@ def test_param_groups_give_the_head_its_own_learning_rate():
     assert len(body["params"]) + len(head["params"]) == len(list(model.parameters()))
     adam = optim.Adam(transfer.param_groups(model, lr=1e-3), lr=5.0)
     assert [g["lr"] for g in adam.param_groups] == [1e-3, 1e-3]
-    with pytest.raises(ValueError, match="head_lr must be a number >= 0"):
+    with pytest.raises(ValueError, match="param_groups: head_lr must be a finite number >= 0, got -1"):
         transfer.param_groups(model, lr=1e-3, head_lr=-1)
 
 
