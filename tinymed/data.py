@@ -81,16 +81,16 @@ class ArrayDataset(Dataset):
 
     def __init__(self, *arrays, transform=None):
         if not arrays:
-            raise ValueError("ArrayDataset: needs at least one array, got none")
+            raise ValueError(f"{type(self).__name__}: needs at least one array, got none")
         arrays = tuple(np.asarray(a) for a in arrays)
         if any(a.ndim == 0 for a in arrays):
             shapes = [a.shape for a in arrays]
-            raise ValueError(f"ArrayDataset: every array needs a first (sample) axis, got shapes {shapes}")
+            raise ValueError(f"{type(self).__name__}: every array needs a first (sample) axis, got shapes {shapes}")
         lengths = [a.shape[0] for a in arrays]
         if len(set(lengths)) != 1:
-            raise ValueError(f"ArrayDataset: all arrays must have the same first length, got lengths {lengths}")
+            raise ValueError(f"{type(self).__name__}: all arrays must have the same first length, got lengths {lengths}")
         self.arrays = arrays
-        self.transform = validate.callable_or_none(transform, "ArrayDataset: transform")
+        self.transform = validate.callable_or_none(transform, f"{type(self).__name__}: transform")
 
     def __len__(self):
         return self.arrays[0].shape[0]
