@@ -1,6 +1,7 @@
 """Transfer learning: safe weight files, load_pretrained, freezing, fine-tuning groups."""
 import json
 import os
+import time
 import zipfile
 
 import numpy as np
@@ -109,6 +110,74 @@ def test_save_refuses_what_is_not_a_numeric_array_naming_the_key(tmp_path):
     with pytest.raises(TypeError, match="state_dict must be a dict"):
         tm.save([np.ones(1)], tmp_path / "w.npz")
     assert not (tmp_path / "w.npz").exists()
+
+
+def test_a_checkpoint_of_nested_dicts_round_trips_with_its_types(tmp_path):
+    state = small_state()
+    checkpoint = {
+        "model": state,
+        "optimizer": {"state": {0: {"step": 4, "exp_avg": np.ones(3, np.float32)}},
+                      "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999), "amsgrad": False, "params": [0]}]},
+        "epoch": 3, "best": float("inf"), "note": None, "history": [0.5, 0.25], "run": "a/b",
+        "count": np.int64(7),
+    }
+    tm.save(checkpoint, tmp_path / "ckpt.npz")
+    loaded = tm.load(tmp_path / "ckpt.npz")
+    assert loaded["epoch"] == 3 and loaded["best"] == float("inf") and loaded["note"] is None
+    assert loaded["history"] == [0.5, 0.25] and loaded["run"] == "a/b" and loaded["count"] == 7
+    group = loaded["optimizer"]["param_groups"][0]
+    assert group["betas"] == (0.9, 0.999) and isinstance(group["betas"], tuple) and group["params"] == [0]
+    assert list(loaded["optimizer"]["state"]) == [0]  # int keys stay ints
+    assert loaded["optimizer"]["state"][0]["exp_avg"].dtype == np.float32
+    assert list(loaded["model"]) == list(state)
+    for key in state:
+        assert loaded["model"][key].dtype == state[key].dtype
+        np.testing.assert_array_equal(loaded["model"][key], state[key])
+    with np.load(tmp_path / "ckpt.npz", allow_pickle=False) as f:  # still plain NumPy, entries named by path
+        np.testing.assert_array_equal(f["model/features.0.weight"], state["features.0.weight"])
+        assert "optimizer/state/0/exp_avg" in f.files
+
+
+def test_a_flat_state_dict_saved_as_model_pt_is_written_to_that_exact_name(tmp_path):
+    model = models.SimpleCNN(seed=0)
+    tm.save(model.state_dict(), tmp_path / "model.pt")
+    assert sorted(os.listdir(tmp_path)) == ["model.pt"]
+    other = models.SimpleCNN(seed=1)
+    other.load_state_dict(tm.load(str(tmp_path / "model.pt"), map_location="cpu"))
+    for (key, a), b in zip(model.state_dict().items(), other.state_dict().values()):
+        np.testing.assert_array_equal(a, b, err_msg=key)
+
+
+@pytest.mark.parametrize("zip_format", [True, False], ids=["zip", "legacy"])
+def test_a_pytorch_pt_file_is_refused_with_a_recipe_that_converts_it(tmp_path, monkeypatch, zip_format):
+    torch = pytest.importorskip("torch")
+    layer = torch.nn.Linear(3, 2)
+    path = str(tmp_path / "model.pt")
+    torch.save(layer.state_dict(), path, _use_new_zipfile_serialization=zip_format)
+    with pytest.raises(ValueError, match=r"is a PyTorch file .* tinymed never opens one\). Convert it once") as caught:
+        tm.load(path)
+    recipe = str(caught.value).split("Convert it once, in PyTorch: ")[1].split("; then")[0]
+    monkeypatch.chdir(tmp_path)  # the recipe writes weights.npz in the current folder
+    exec(recipe.replace(" (or state = model.state_dict())", ""), {"torch": torch, "np": np})
+    ours = tm.nn.Linear(3, 2)
+    ours.load_state_dict(tm.load(tmp_path / "weights.npz"))
+    np.testing.assert_array_equal(ours.weight.data, layer.weight.detach().numpy())
+
+
+def test_a_killed_saves_temporary_file_is_removed_by_the_next_save_and_nothing_else(tmp_path):
+    path = tmp_path / "w.npz"
+    stale = tmp_path / ".w.npz.k1ll3d_x.tmp"
+    fresh = tmp_path / ".w.npz.running1.tmp"  # as if a save in this process were writing it now
+    other = tmp_path / ".other.npz.abcdefgh.tmp"
+    notes = tmp_path / ".w.npz.notes.txt"
+    for leftover in (stale, fresh, other, notes):
+        leftover.write_bytes(b"PK half")
+    old = time.time() - 3600
+    for leftover in (stale, other, notes):
+        os.utime(leftover, (old, old))
+    tm.save(small_state(), path)
+    assert not stale.exists()
+    assert fresh.exists() and other.exists() and notes.exists()
 
 
 def test_a_saved_file_gets_the_usual_permissions_not_the_temporary_files(tmp_path):

@@ -44,8 +44,9 @@ _STARTED = time.time()  # temp files last written before this are not from a sav
 _FROM_PYTORCH = (
     "{where}: {path!r} is a PyTorch file (torch.save writes Python pickles, and loading a pickle "
     "can run any code, so tinymed never opens one). Convert it once, in PyTorch: "
-    "np.savez('weights.npz', **{{k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}}) "
-    "after model.load_state_dict(torch.load({path!r}, weights_only=True)); then tm.load('weights.npz')"
+    "state = torch.load({path!r}, weights_only=True) (or state = model.state_dict()); "
+    "np.savez('weights.npz', **{{k: v.detach().cpu().numpy() for k, v in state.items()}}); "
+    "then tm.load('weights.npz')"
 )
 
 # ---------------------------------------------------------------------------------------------
