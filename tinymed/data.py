@@ -328,7 +328,8 @@ class DataLoader:
     - ``shuffle=True``: a ``RandomSampler`` seeded with ``seed``: a new permutation every epoch,
       the same sequence of epochs for the same seed;
     - ``sampler``: any iterable of indices with ``len`` (``WeightedRandomSampler``, ``OverSampler``,
-      ...), which carries its own seed;
+      ..., or a plain list), which carries its own seed; indices must be ints in [0, len(dataset))
+      (NumPy would silently truncate 1.7 and wrap -1 round to the last row, so they are checked);
     - ``batch_sampler``: an iterable of index lists (``BalancedBatchSampler``), which fixes the
       batches, so ``batch_size``, ``shuffle``, ``sampler`` and ``drop_last`` stay at their defaults
       (PyTorch's rule);
@@ -337,6 +338,7 @@ class DataLoader:
     ``len(loader)`` is the number of batches: ``ceil(n / batch_size)``, or ``n // batch_size``
     with ``drop_last=True`` (n = len(sampler), else len(dataset)). A dataset with ``get_batch``
     (``ArrayDataset``, ``Subset``) hands over each batch at once; any other is read sample by sample.
+    ``tinymed.utils.data.DataLoader`` is this loader with PyTorch's signature, yielding Tensors.
     """
 
     def __init__(
