@@ -1,11 +1,15 @@
 """Transfer learning: safe weight files, load_pretrained, freezing, fine-tuning groups."""
 import json
 import os
+import tempfile
 import time
 import zipfile
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tinymed as tm
 from tinymed import transfer
@@ -136,6 +140,40 @@ def test_a_checkpoint_of_nested_dicts_round_trips_with_its_types(tmp_path):
     with np.load(tmp_path / "ckpt.npz", allow_pickle=False) as f:  # still plain NumPy, entries named by path
         np.testing.assert_array_equal(f["model/features.0.weight"], state["features.0.weight"])
         assert "optimizer/state/0/exp_avg" in f.files
+
+
+arrays = hnp.arrays(st.sampled_from([np.float32, np.float64, np.int64, np.uint8, np.bool_]),
+                    hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3))
+scalars = st.none() | st.booleans() | st.integers(-2**62, 2**62) | st.floats(allow_nan=False) | st.text(max_size=5)
+keys = st.text(min_size=1, max_size=6).filter(lambda k: not k.startswith("__tinymed")) | st.integers(0, 9)
+trees = st.recursive(arrays | scalars, lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner)
+                     | st.dictionaries(keys, inner, max_size=3), max_leaves=8)
+
+
+def _same(a, b):
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+    if isinstance(a, dict):
+        return isinstance(b, dict) and list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(keys, trees, max_size=4))
+def test_any_checkpoint_of_dicts_lists_tuples_arrays_and_numbers_round_trips_exactly(checkpoint):
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "c.pt")
+        tm.save(checkpoint, path)
+        assert _same(checkpoint, tm.load(path))
+
+
+def test_load_pretrained_names_a_checkpoint_given_for_a_state_dict(tmp_path):
+    tm.save({"model": models.SimpleCNN(seed=0).state_dict(), "epoch": 3}, tmp_path / "ckpt.pt")
+    with pytest.raises(TypeError, match=r"load_pretrained: 'model' must be a numeric np.ndarray, got dict \(a checkpoint\? "
+                                        r"pass its state dict, e.g. checkpoint\['model'\]\)"):
+        transfer.load_pretrained(models.SimpleCNN(), tmp_path / "ckpt.pt")
 
 
 def test_a_flat_state_dict_saved_as_model_pt_is_written_to_that_exact_name(tmp_path):

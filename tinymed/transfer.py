@@ -112,7 +112,7 @@ def load_pretrained(model, source, exclude=()):
     if not isinstance(exclude, collections.abc.Iterable) or not all(isinstance(p, str) for p in exclude):
         raise TypeError(f"load_pretrained: exclude must be a glob pattern or a tuple of them, e.g. "
                         f"('classifier.*',), got {exclude!r}")
-    state = load(source) if isinstance(source, (str, os.PathLike)) else state_arrays(source, "load_pretrained")
+    state = state_arrays(load(source) if isinstance(source, (str, os.PathLike)) else source, "load_pretrained")
     target = model.state_dict()
     report = LoadReport()
     for key, value in state.items():

@@ -91,7 +91,8 @@ def _encode(obj):
     for key in obj:
         if key in _RESERVED:
             raise ValueError(f"save: {key!r} is a name tinymed keeps for itself; rename that key")
-    if all(isinstance(k, str) for k in obj) and all(isinstance(v, (np.ndarray, Tensor)) for v in obj.values()):
+    if (all(isinstance(k, str) and "\x00" not in k for k in obj)  # a zip member's name ends at a NUL
+            and all(isinstance(v, (np.ndarray, Tensor)) for v in obj.values())):
         return state_arrays(obj, "save"), None
     arrays = {}
     return arrays, _tree(obj, "", arrays)
@@ -102,7 +103,8 @@ def _numeric(value, name):
     array = value.data if isinstance(value, Tensor) else value
     if not isinstance(array, np.ndarray) or array.dtype.kind not in _NUMERIC_KINDS:
         what = f"an array of dtype {array.dtype}" if isinstance(array, np.ndarray) else type(array).__name__
-        raise TypeError(f"{name} must be a numeric np.ndarray, got {what}")
+        hint = " (a checkpoint? pass its state dict, e.g. checkpoint['model'])" if isinstance(array, dict) else ""
+        raise TypeError(f"{name} must be a numeric np.ndarray, got {what}{hint}")
     return array
 
 
@@ -113,7 +115,7 @@ def _tree(obj, name, arrays):
     {"list": [nodes]}, {"tuple": [nodes]}, {"dict": [[key, node], ...]} (pairs keep int keys ints).
     """
     if isinstance(obj, (np.ndarray, Tensor)):
-        entry = name or "array"
+        entry = (name or "array").replace("\x00", "\\0")
         while entry in arrays or entry in _RESERVED:
             entry += "'"
         arrays[entry] = _numeric(obj, f"save: {name!r}")
