@@ -493,8 +493,21 @@ def test_load_state_dict_rejects_a_mismatched_optimizer():
         optim.SGD(two, lr=0.1).load_state_dict(saved)
     with pytest.raises(ValueError, match=r"has shape \(2,\) but the parameter has shape \(3,\)"):
         optim.SGD([param(0.0, 0, 0)], lr=0.1).load_state_dict(saved)
-    with pytest.raises(ValueError, match="options"):
+    with pytest.raises(ValueError, match=r"parameter group 0 has options \['dampening', 'momentum', 'nesterov'\], which this "
+                                         r"optimizer does not have .* a state dict of another optimizer\?"):
         optim.Adam([param(0.0, 0.0)]).load_state_dict(saved)
+
+
+def test_a_state_dict_without_an_option_added_later_keeps_this_optimizers_value():
+    p = param(1.0, 2.0)
+    opt = optim.Adam([p], lr=0.01)
+    p.grad = np.array([1.0, -1.0])
+    opt.step()
+    saved = opt.state_dict()
+    del saved["param_groups"][0]["amsgrad"]  # as written before Adam had amsgrad
+    other = optim.Adam([param(1.0, 2.0)], amsgrad=True)
+    other.load_state_dict(saved)
+    assert other.param_groups[0]["amsgrad"] is True and other.param_groups[0]["lr"] == 0.01
 
 
 # ---------------------------------------------------------------------------------------------

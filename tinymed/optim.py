@@ -150,12 +150,14 @@ class Optimizer:
         new_groups = []
         for g, (saved, group) in enumerate(zip(state_dict["param_groups"], self.param_groups)):
             options = {k: v for k, v in saved.items() if k != "params"}
-            if set(options) != set(self.defaults):
+            unknown = set(options) - set(self.defaults)
+            if unknown:
                 raise ValueError(
-                    f"{name}: parameter group {g} has options {sorted(options)} but this "
-                    f"optimizer's are {sorted(self.defaults)}"
+                    f"{name}: parameter group {g} has options {sorted(unknown)}, which this optimizer does "
+                    f"not have (its options are {sorted(self.defaults)}): a state dict of another optimizer?"
                 )
-            new_groups.append({**options, "params": group["params"]})
+            # an option missing from an older state dict (Adam's amsgrad) keeps this optimizer's value
+            new_groups.append({**self.defaults, **options, "params": group["params"]})
             self._check_options(new_groups[-1], lambda key: f"{name}: param_groups[{g}][{key!r}]")
         for group, new in zip(self.param_groups, new_groups):
             group.update(new)
