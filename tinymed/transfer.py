@@ -39,7 +39,10 @@ from dataclasses import dataclass, field
 
 from tinymed import validate
 from tinymed.nn.module import Module
-from tinymed.weights_file import METADATA_KEY, load, load_metadata, save, state_arrays  # noqa: F401 (re-exported)
+from tinymed.weights_file import METADATA_KEY, load, load_metadata, save, state_arrays
+
+__all__ = ["save", "load", "load_metadata", "METADATA_KEY", "pretrained_path", "LoadReport", "load_pretrained",
+           "freeze_to", "param_groups"]
 
 PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained")
 
