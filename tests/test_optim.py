@@ -678,6 +678,37 @@ def test_scheduler_state_dicts_go_through_a_weight_file(tmp_path):
         assert other.state_dict() == sched.state_dict()
 
 
+def _lrs(sched, steps, metrics=None):
+    lrs = [sched.get_last_lr()[0]]
+    for i in range(steps):
+        sched.step(*([] if metrics is None else [metrics[i]]))
+        lrs.append(sched.get_last_lr()[0])
+    return lrs
+
+
+def test_multistep_exponential_and_lambda_schedules_by_hand():
+    def one():
+        return optim.SGD([param(0.0)], lr=1.0)
+
+    assert _lrs(optim.MultiStepLR(one(), milestones=[5, 2, 5], gamma=0.5), 6) == [1, 1, 0.5, 0.5, 0.5, 0.125, 0.125]
+    np.testing.assert_allclose(_lrs(optim.ExponentialLR(one(), gamma=0.9), 3), [1, 0.9, 0.81, 0.729])
+    assert _lrs(optim.LambdaLR(one(), lr_lambda=lambda epoch: 1 / (epoch + 1)), 3) == [1, 1 / 2, 1 / 3, 1 / 4]
+
+
+def test_one_cycle_starts_at_max_lr_over_div_factor_peaks_and_ends_at_its_floor():
+    opt = optim.SGD([param(0.0)], lr=123.0, momentum=0.9)  # lr is replaced by max_lr / div_factor
+    lrs = _lrs(optim.OneCycleLR(opt, max_lr=1.0, total_steps=10, pct_start=0.3, cycle_momentum=False), 9)
+    # the rise ends at step pct_start * total_steps - 1 = 2; the last step, 9, is the floor
+    np.testing.assert_allclose([lrs[0], lrs[2], lrs[9]], [1 / 25, 1.0, 1 / 25 / 1e4], rtol=1e-12)
+    assert lrs[:3] == sorted(lrs[:3]) and lrs[2:] == sorted(lrs[2:], reverse=True)
+
+
+def test_reduce_on_plateau_waits_patience_epochs_then_cuts_then_cools_down():
+    sched = optim.ReduceLROnPlateau(optim.SGD([param(0.0)], lr=1.0), factor=0.5, patience=1, cooldown=1)
+    # best 1.0; two epochs without improvement cut the lr; one epoch of cooldown; two more cut again
+    assert _lrs(sched, 7, metrics=[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.5]) == [1, 1, 1, 0.5, 0.5, 0.5, 0.25, 0.25]
+
+
 def test_step_lr_multiplies_by_gamma_every_step_size_epochs():
     opt = _two_group_sgd()
     sched = optim.StepLR(opt, step_size=2, gamma=0.5)
