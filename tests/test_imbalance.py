@@ -115,7 +115,7 @@ def test_balanced_class_weights_match_scikit_learn(y):
     [
         ([0, 2, 2], {}, ValueError, r"balanced_class_weights: class 1 has no sample in y"),
         ([0, 1], {"num_classes": 3}, ValueError, r"class 2 has no sample"),
-        ([0, 1, 2], {"num_classes": 2}, ValueError, r"num_classes must be an int > max\(y\) = 2, got 2"),
+        ([0, 1, 2], {"num_classes": 2}, ValueError, r"num_classes \(> max\(y\) = 2\) must be an int >= 3, got 2"),
         ([0.0, 1.0], {}, TypeError, r"balanced_class_weights: y must hold integer class labels, got dtype float64"),
         ([-1, 0], {}, ValueError, r"y must hold classes 0 \.\. K-1, found -1"),
         ([[0, 1], [1, 0]], {}, ValueError, r"balanced_class_weights: y has shape \(2, 2\), a multi-label target"),
@@ -308,10 +308,10 @@ def test_resample_keeps_an_n_by_1_label_column():
     "kwargs, error, message",
     [
         ({"y": np.zeros(12)}, ValueError, r"resample: X has 13 samples \(shape \(13, 2\)\) but y has 12"),
-        ({"method": "smote"}, ValueError, r"resample: method must be 'over' or 'under', got 'smote'"),
+        ({"method": "smote"}, ValueError, r"resample: method must be one of 'over', 'under', got 'smote'"),
         ({"sampling_strategy": "balanced"}, ValueError, r"resample: sampling_strategy must be one of"),
-        ({"sampling_strategy": 1.5}, ValueError, r"resample: a float sampling_strategy must be in \(0, 1\], got 1.5"),
-        ({"sampling_strategy": 0.0}, ValueError, r"must be in \(0, 1\], got 0.0"),
+        ({"sampling_strategy": 1.5}, ValueError, r"resample: a float sampling_strategy must be a finite number > 0 and <= 1, got 1.5"),
+        ({"sampling_strategy": 0.0}, ValueError, r"must be a finite number > 0 and <= 1, got 0.0"),
         ({"sampling_strategy": True}, TypeError, r"resample: sampling_strategy must be a str, a float .* got bool"),
         ({"sampling_strategy": [0, 1]}, TypeError, r"got list"),
         ({"sampling_strategy": {2: 5}}, ValueError, r"resample: sampling_strategy names classes \[2\] that are not in y"),

@@ -1,10 +1,14 @@
 """Transfer learning: safe weight files, load_pretrained, freezing, fine-tuning groups."""
 import json
 import os
-import zipfile
+import tempfile
+import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tinymed as tm
 from tinymed import transfer
@@ -100,8 +104,8 @@ def test_a_path_that_is_not_a_path_is_named():
 
 
 def test_save_refuses_what_is_not_a_numeric_array_naming_the_key(tmp_path):
-    with pytest.raises(TypeError, match=r"'layer.weight' must be a numeric np.ndarray, got list"):
-        tm.save({"layer.weight": [1.0, 2.0]}, tmp_path / "w.npz")
+    with pytest.raises(TypeError, match=r"load_pretrained: 'layer.weight' must be a numeric np.ndarray, got list"):
+        transfer.load_pretrained(tm.nn.Linear(2, 1), {"layer.weight": [1.0, 2.0]})
     with pytest.raises(TypeError, match=r"'names' must be a numeric np.ndarray, got an array of dtype <U1"):
         tm.save({"names": np.array(["a"])}, tmp_path / "w.npz")
     with pytest.raises(TypeError, match="metadata must be JSON-serialisable"):
@@ -109,6 +113,108 @@ def test_save_refuses_what_is_not_a_numeric_array_naming_the_key(tmp_path):
     with pytest.raises(TypeError, match="state_dict must be a dict"):
         tm.save([np.ones(1)], tmp_path / "w.npz")
     assert not (tmp_path / "w.npz").exists()
+
+
+def test_a_checkpoint_of_nested_dicts_round_trips_with_its_types(tmp_path):
+    state = small_state()
+    checkpoint = {
+        "model": state,
+        "optimizer": {"state": {0: {"step": 4, "exp_avg": np.ones(3, np.float32)}},
+                      "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999), "amsgrad": False, "params": [0]}]},
+        "epoch": 3, "best": float("inf"), "note": None, "history": [0.5, 0.25], "run": "a/b",
+        "count": np.int64(7),
+    }
+    tm.save(checkpoint, tmp_path / "ckpt.npz")
+    loaded = tm.load(tmp_path / "ckpt.npz")
+    assert loaded["epoch"] == 3 and loaded["best"] == float("inf") and loaded["note"] is None
+    assert loaded["history"] == [0.5, 0.25] and loaded["run"] == "a/b" and loaded["count"] == 7
+    group = loaded["optimizer"]["param_groups"][0]
+    assert group["betas"] == (0.9, 0.999) and isinstance(group["betas"], tuple) and group["params"] == [0]
+    assert list(loaded["optimizer"]["state"]) == [0]  # int keys stay ints
+    assert loaded["optimizer"]["state"][0]["exp_avg"].dtype == np.float32
+    assert list(loaded["model"]) == list(state)
+    for key in state:
+        assert loaded["model"][key].dtype == state[key].dtype
+        np.testing.assert_array_equal(loaded["model"][key], state[key])
+    with np.load(tmp_path / "ckpt.npz", allow_pickle=False) as f:  # still plain NumPy, entries named by path
+        np.testing.assert_array_equal(f["model/features.0.weight"], state["features.0.weight"])
+        assert "optimizer/state/0/exp_avg" in f.files
+
+
+arrays = hnp.arrays(st.sampled_from([np.float32, np.float64, np.int64, np.uint8, np.bool_]),
+                    hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3))
+scalars = st.none() | st.booleans() | st.integers(-2**62, 2**62) | st.floats(allow_nan=False) | st.text(max_size=5)
+keys = st.text(min_size=1, max_size=6).filter(lambda k: not k.startswith("__tinymed")) | st.integers(0, 9)
+trees = st.recursive(arrays | scalars, lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner)
+                     | st.dictionaries(keys, inner, max_size=3), max_leaves=8)
+
+
+def _same(a, b):
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+    if isinstance(a, dict):
+        return isinstance(b, dict) and list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(keys, trees, max_size=4))
+def test_any_checkpoint_of_dicts_lists_tuples_arrays_and_numbers_round_trips_exactly(checkpoint):
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "c.pt")
+        tm.save(checkpoint, path)
+        assert _same(checkpoint, tm.load(path))
+
+
+def test_load_pretrained_names_a_checkpoint_given_for_a_state_dict(tmp_path):
+    tm.save({"model": models.SimpleCNN(seed=0).state_dict(), "epoch": 3}, tmp_path / "ckpt.pt")
+    with pytest.raises(TypeError, match=r"load_pretrained: 'model' must be a numeric np.ndarray, got dict \(a checkpoint\? "
+                                        r"pass its state dict, e.g. checkpoint\['model'\]\)"):
+        transfer.load_pretrained(models.SimpleCNN(), tmp_path / "ckpt.pt")
+
+
+def test_a_flat_state_dict_saved_as_model_pt_is_written_to_that_exact_name(tmp_path):
+    model = models.SimpleCNN(seed=0)
+    tm.save(model.state_dict(), tmp_path / "model.pt")
+    assert sorted(os.listdir(tmp_path)) == ["model.pt"]
+    other = models.SimpleCNN(seed=1)
+    other.load_state_dict(tm.load(str(tmp_path / "model.pt"), map_location="cpu"))
+    for (key, a), b in zip(model.state_dict().items(), other.state_dict().values()):
+        np.testing.assert_array_equal(a, b, err_msg=key)
+
+
+@pytest.mark.parametrize("zip_format", [True, False], ids=["zip", "legacy"])
+def test_a_pytorch_pt_file_is_refused_with_a_recipe_that_converts_it(tmp_path, monkeypatch, zip_format):
+    torch = pytest.importorskip("torch")
+    layer = torch.nn.Linear(3, 2)
+    path = str(tmp_path / "model.pt")
+    torch.save(layer.state_dict(), path, _use_new_zipfile_serialization=zip_format)
+    with pytest.raises(ValueError, match=r"is a PyTorch file .* tinymed never opens one\). Convert it once") as caught:
+        tm.load(path)
+    recipe = str(caught.value).split("Convert it once, in PyTorch: ")[1].split("; then")[0]
+    monkeypatch.chdir(tmp_path)  # the recipe writes weights.npz in the current folder
+    exec(recipe.replace(" (or state = model.state_dict())", ""), {"torch": torch, "np": np})
+    ours = tm.nn.Linear(3, 2)
+    ours.load_state_dict(tm.load(tmp_path / "weights.npz"))
+    np.testing.assert_array_equal(ours.weight.data, layer.weight.detach().numpy())
+
+
+def test_a_killed_saves_temporary_file_is_removed_by_the_next_save_and_nothing_else(tmp_path):
+    path = tmp_path / "w.npz"
+    stale = tmp_path / ".w.npz.k1ll3d_x.tmp"
+    fresh = tmp_path / ".w.npz.running1.tmp"  # as if a save in this process were writing it now
+    other = tmp_path / ".other.npz.abcdefgh.tmp"
+    notes = tmp_path / ".w.npz.notes.txt"
+    for leftover in (stale, fresh, other, notes):
+        leftover.write_bytes(b"PK half")
+    old = time.time() - 3600
+    for leftover in (stale, other, notes):
+        os.utime(leftover, (old, old))
+    tm.save(small_state(), path)
+    assert not stale.exists()
+    assert fresh.exists() and other.exists() and notes.exists()
 
 
 def test_a_saved_file_gets_the_usual_permissions_not_the_temporary_files(tmp_path):
@@ -226,7 +332,7 @@ def test_freeze_to_freezes_the_first_n_feature_layers_and_nothing_else(n):
 
 def test_freeze_to_refuses_what_it_cannot_do():
     model = models.SimpleCNN(seed=0)
-    with pytest.raises(ValueError, match=r"freeze_to: n must be an int from 0 to 12"):
+    with pytest.raises(ValueError, match=r"freeze_to: n \(how many of the feature layers to freeze\) must be an int >= 0 and <= 12, got 13"):
         transfer.freeze_to(model, 13)
     with pytest.raises(ValueError, match="needs a `features` module"):
         transfer.freeze_to(nn.Sequential(nn.Linear(2, 1)), 1)
@@ -240,7 +346,7 @@ def test_param_groups_give_the_head_its_own_learning_rate():
     assert len(body["params"]) + len(head["params"]) == len(list(model.parameters()))
     adam = optim.Adam(transfer.param_groups(model, lr=1e-3), lr=5.0)
     assert [g["lr"] for g in adam.param_groups] == [1e-3, 1e-3]
-    with pytest.raises(ValueError, match="head_lr must be a number >= 0"):
+    with pytest.raises(ValueError, match="param_groups: head_lr must be a finite number >= 0, got -1"):
         transfer.param_groups(model, lr=1e-3, head_lr=-1)
 
 

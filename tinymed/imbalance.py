@@ -19,10 +19,9 @@ lowers its loss fastest by calling everything normal. Two remedies, both here:
 
 Everything here is plain NumPy and knows nothing of the autograd engine.
 """
-from numbers import Integral, Real
-
 import numpy as np
 
+from tinymed import validate
 from tinymed.random import get_generator
 
 __all__ = ["class_frequencies", "class_weights", "balanced_class_weights", "sample_weights", "resample"]
@@ -112,6 +111,8 @@ def _class_labels(y, where, hint, name="y"):
         )
     if arr.ndim != 1 or arr.shape[0] == 0:
         raise ValueError(f"{where}: {name} must be a non-empty array of shape (N,), got shape {arr.shape}")
+    if arr.dtype.kind in "biuf":  # names ("normal", "mass") are classes too; NaN never is
+        validate.labels(arr, f"{where}: {name}")
     return arr
 
 
@@ -141,11 +142,9 @@ def balanced_class_weights(y, num_classes=None):
         raise TypeError(f"balanced_class_weights: y must hold integer class labels, got dtype {arr.dtype}")
     if arr.min() < 0:
         raise ValueError(f"balanced_class_weights: y must hold classes 0 .. K-1, found {int(arr.min())}")
-    k = int(arr.max()) + 1 if num_classes is None else num_classes
-    if isinstance(k, bool) or not isinstance(k, Integral) or k < int(arr.max()) + 1:
-        raise ValueError(
-            f"balanced_class_weights: num_classes must be an int > max(y) = {int(arr.max())}, got {num_classes!r}"
-        )
+    k = int(arr.max()) + 1
+    if num_classes is not None:
+        k = validate.integer(num_classes, f"balanced_class_weights: num_classes (> max(y) = {k - 1})", min=k)
     counts = np.bincount(arr.astype(np.intp), minlength=k)
     if (counts == 0).any():
         raise ValueError(
@@ -174,8 +173,9 @@ def sample_weights(y):
     return arr.shape[0] / (len(classes) * counts[inverse.reshape(-1)])
 
 
-def _check_strategy(strategy, method):
-    """Reject an unknown ``sampling_strategy`` before anything is computed."""
+def _strategy(strategy, method):
+    """``sampling_strategy`` checked before anything is computed (a dict's counts are checked
+    against y's classes in ``_target_counts``)."""
     if isinstance(strategy, str):
         if strategy not in STRATEGIES:
             raise ValueError(
@@ -186,13 +186,14 @@ def _check_strategy(strategy, method):
                 f"resample: sampling_strategy={strategy!r} cannot be used with method={method!r} "
                 f"(it would {method}sample the {strategy} class, which makes the imbalance worse)"
             )
-    elif isinstance(strategy, bool) or not isinstance(strategy, (Real, dict)):
+    elif validate.is_real(strategy):
+        return validate.real(strategy, "resample: a float sampling_strategy", above=0, max=1)
+    elif not isinstance(strategy, dict):
         raise TypeError(
             f"resample: sampling_strategy must be a str, a float in (0, 1] or a dict {{class: count}}, "
             f"got {type(strategy).__name__}"
         )
-    elif isinstance(strategy, Real) and not 0 < strategy <= 1:
-        raise ValueError(f"resample: a float sampling_strategy must be in (0, 1], got {strategy}")
+    return strategy
 
 
 def _target_counts(classes, counts, strategy, method):
@@ -219,8 +220,7 @@ def _target_counts(classes, counts, strategy, method):
                 f"resample: sampling_strategy names classes {unknown} that are not in y (y has {list(count)})"
             )
         for c, n in strategy.items():
-            if isinstance(n, bool) or not isinstance(n, Integral) or n < 0:
-                raise ValueError(f"resample: sampling_strategy[{c!r}] must be an int >= 0, got {n!r}")
+            validate.integer(n, f"resample: sampling_strategy[{c!r}]", min=0)
             if method == "over" and n < count[c]:
                 raise ValueError(
                     f"resample: with method='over' sampling_strategy[{c!r}] = {n} must be >= the "
@@ -278,8 +278,7 @@ def resample(X, y, method="over", sampling_strategy="auto", seed=None):
     The draws differ from imbalanced-learn's (it uses a ``RandomState``); the same ``seed``
     gives the same result here. ``y_res`` keeps the shape of ``y``, so an (N, 1) column stays one.
     """
-    if method not in ("over", "under"):
-        raise ValueError(f"resample: method must be 'over' or 'under', got {method!r}")
+    validate.one_of(method, "resample: method", ("over", "under"))
     X = np.asarray(X)
     labels = _class_labels(y, "resample", _MULTILABEL_HINT)
     if X.ndim == 0 or X.shape[0] != labels.shape[0]:
@@ -287,7 +286,7 @@ def resample(X, y, method="over", sampling_strategy="auto", seed=None):
             f"resample: X has {X.shape[0] if X.ndim else 'no'} samples (shape {X.shape}) "
             f"but y has {labels.shape[0]}"
         )
-    _check_strategy(sampling_strategy, method)
+    sampling_strategy = _strategy(sampling_strategy, method)
     rng = get_generator(seed, name="resample: seed")
     classes, counts, members = _class_indices(labels)
     if len(classes) < 2:

@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from tinymed import validate
 from tinymed.random import get_generator
 
 
@@ -69,11 +70,6 @@ def _pair(y, scores, caller, name="scores", one_label=False):
         where = tuple(np.argwhere(np.isnan(scores))[0].tolist())
         raise ValueError(f"{caller}: {name} contains NaN (first at index {where})")
     return y, scores
-
-
-def _is_number(x, integer=False):
-    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
-    return isinstance(x, kinds) and not isinstance(x, bool)
 
 
 def _threshold(threshold, scores, caller):
@@ -313,10 +309,8 @@ def bootstrap_ci(metric, y, scores, n_bootstraps=1000, level=0.95, seed=None):
                         f"got {metric!r}")
     y, scores = _pair(y, scores, "bootstrap_ci", one_label=True)
     _require_classes(y, "bootstrap_ci")
-    if not _is_number(n_bootstraps, integer=True) or n_bootstraps < 1:
-        raise ValueError(f"bootstrap_ci: n_bootstraps must be an int >= 1, got {n_bootstraps!r}")
-    if not _is_number(level) or not 0 < level < 1:
-        raise ValueError(f"bootstrap_ci: level must be in (0, 1), e.g. 0.95, got {level!r}")
+    validate.integer(n_bootstraps, "bootstrap_ci: n_bootstraps", min=1)
+    validate.real(level, "bootstrap_ci: level (e.g. 0.95)", above=0, below=1)
     rng = get_generator(seed, name="bootstrap_ci: seed")
 
     labels = y.astype(np.int64)
@@ -355,8 +349,7 @@ def calibration_curve(y, probs, n_bins=10):
             f"calibration_curve: probs must be in [0, 1], got values from {probs.min()} to "
             f"{probs.max()} (pass probabilities, e.g. sigmoid of logits)"
         )
-    if not _is_number(n_bins, integer=True) or n_bins < 1:
-        raise ValueError(f"calibration_curve: n_bins must be an int >= 1, got {n_bins!r}")
+    validate.integer(n_bins, "calibration_curve: n_bins", min=1)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     bin_of = np.searchsorted(edges[1:-1], probs)
     counts = np.bincount(bin_of, minlength=n_bins)
@@ -387,8 +380,7 @@ def threshold_for_sensitivity(y, scores, target):
     y, scores: (N,) -> a float, one of the scores; predict positive when score >= it.
     target in (0, 1]. A higher threshold keeps more specificity, so the highest is the best.
     """
-    if not _is_number(target) or not 0 < target <= 1:
-        raise ValueError(f"threshold_for_sensitivity: target must be in (0, 1], got {target!r}")
+    validate.real(target, "threshold_for_sensitivity: target", above=0, max=1)
     y, scores = _pair(y, scores, "threshold_for_sensitivity", one_label=True)
     _require_classes(y, "threshold_for_sensitivity", need_negatives=False)
     tps, _, thresholds = _counts_at_thresholds(y, scores)

@@ -22,10 +22,8 @@ Networks are data-hungry and medical data sets are small. The recipe:
    depth, so the shallow layers transfer best, while the deep layers and the head are the ones
    that must learn the new task.
 
-Weight files are plain `.npz` (readable with `numpy.load(path, allow_pickle=False)`), holding
-the state dict's keys as they are plus one JSON metadata entry. Loading never unpickles, so
-opening a weight file can never run code. Saving writes a temporary file in the same folder and
-renames it into place, so an interrupted save leaves the previous file intact.
+Weight files (`save`, `load`, `load_metadata`, importable from here) are plain, safe `.npz`
+archives: see `tinymed.weights_file`.
 
 Weights from PyTorch: export them as NumPy arrays and load them strictly into the matching
 tinymed model (the keys and layouts are PyTorch's)::
@@ -35,153 +33,16 @@ tinymed model (the keys and layouts are PyTorch's)::
     model.load_state_dict(tm.load("simplecnn.npz"))            # strict=True
 """
 import collections.abc
-import datetime
 import fnmatch
-import json
 import os
-import tempfile
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from tinymed.autograd import Tensor
+from tinymed import validate
 from tinymed.nn.module import Module
+from tinymed.weights_file import METADATA_KEY, load, load_metadata, save, state_arrays
 
-METADATA_KEY = "__tinymed_metadata__"
-_NUMERIC_KINDS = "biuf"
-
-# ---------------------------------------------------------------------------------------------
-# Weight files
-# ---------------------------------------------------------------------------------------------
-
-
-def _numeric_arrays(state_dict, where):
-    if not isinstance(state_dict, collections.abc.Mapping):
-        raise TypeError(f"{where}: state_dict must be a dict of arrays, got {type(state_dict).__name__}")
-    arrays = {}
-    for key, value in state_dict.items():
-        if not isinstance(key, str) or key == METADATA_KEY:
-            raise ValueError(f"{where}: keys must be strings other than {METADATA_KEY!r}, got {key!r}")
-        value = value.data if isinstance(value, Tensor) else value
-        if not isinstance(value, np.ndarray) or value.dtype.kind not in _NUMERIC_KINDS:
-            what = f"an array of dtype {value.dtype}" if isinstance(value, np.ndarray) else type(value).__name__
-            raise TypeError(f"{where}: {key!r} must be a numeric np.ndarray, got {what}")
-        arrays[key] = value
-    return arrays
-
-
-def save(state_dict, path, metadata=None):
-    """Write `state_dict` ({key: numeric array}) to the .npz file `path`, atomically.
-
-    metadata: a JSON-serialisable dict (what the weights were trained on, with which seed...),
-    stored beside the arrays with the time of saving; read it back with `load_metadata`.
-    The file is written to a temporary file in the same folder and renamed into place, so an
-    interrupted or failed save leaves any previous file at `path` untouched.
-    """
-    arrays = _numeric_arrays(state_dict, "save")
-    if metadata is not None and not isinstance(metadata, collections.abc.Mapping):
-        raise TypeError(f"save: metadata must be a dict or None, got {type(metadata).__name__}")
-    info = {"saved_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-    info.update(metadata or {})
-    try:
-        text = json.dumps(info)
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"save: metadata must be JSON-serialisable: {e}") from None
-
-    path = _path(path, "save")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"save: the folder {folder!r} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, _new_file_mode(path))  # mkstemp makes it private (0600); give the usual mode
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays, **{METADATA_KEY: np.array(text)})
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _path(path, where):
-    if not isinstance(path, (str, bytes, os.PathLike)):
-        raise TypeError(f"{where}: path must be a file path (a str or pathlib.Path), got {type(path).__name__}")
-    return os.fspath(path)
-
-
-def _module(model, where):
-    if not isinstance(model, Module):
-        what = f"the class {model.__name__} (call it to make a model)" if isinstance(model, type) else type(model).__name__
-        raise TypeError(f"{where}: model must be an nn.Module, got {what}")
-
-
-def _new_file_mode(path):
-    """The mode of the file being replaced, or what a plain open() would give (0666 - umask)."""
-    if os.path.exists(path):
-        return os.stat(path).st_mode & 0o777
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def _open(path, where):
-    path = _path(path, where)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{where}: no weight file at {path!r}")
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
-        raise ValueError(f"{where}: {path!r} is not a .npz weight file (or is truncated or corrupt): {e}") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(f"{where}: {path!r} holds a single .npy array, not a .npz weight file")
-    return archive
-
-
-def _read(archive, path, key, where):
-    try:
-        return archive[key]
-    except ValueError as e:
-        if "pickle" in str(e) or "Object arrays" in str(e):
-            raise ValueError(
-                f"{where}: {path!r} entry {key!r} holds pickled Python objects; tinymed never "
-                f"unpickles (loading a pickle can run arbitrary code)"
-            ) from None
-        raise ValueError(f"{where}: {path!r} entry {key!r} is corrupt: {e}") from None
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError) as e:
-        raise ValueError(f"{where}: {path!r} is truncated or corrupt (entry {key!r}): {e}") from None
-
-
-def load(path):
-    """Read a weight file written by `save` (or by `numpy.savez`): {key: array}.
-
-    Only numeric arrays are accepted; a file holding pickled objects is refused without being
-    unpickled. A missing file is a FileNotFoundError; a truncated or corrupt one a ValueError
-    naming the file. The metadata entry is left out (see `load_metadata`).
-    """
-    state = {}
-    with _open(path, "load") as archive:
-        for key in archive.files:
-            if key == METADATA_KEY:
-                continue
-            array = _read(archive, path, key, "load")
-            if array.dtype.kind not in _NUMERIC_KINDS:
-                raise ValueError(f"load: {os.fspath(path)!r} entry {key!r} has dtype {array.dtype}, not a numeric array")
-            state[key] = array
-    return state
-
-
-def load_metadata(path):
-    """The metadata dict stored by `save` ({} for a plain .npz without it)."""
-    with _open(path, "load_metadata") as archive:
-        if METADATA_KEY not in archive.files:
-            return {}
-        return json.loads(str(_read(archive, path, METADATA_KEY, "load_metadata")))
-
+__all__ = ["save", "load", "load_metadata", "METADATA_KEY", "pretrained_path", "LoadReport", "load_pretrained",
+           "freeze_to", "param_groups"]
 
 PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained")
 
@@ -199,6 +60,12 @@ def pretrained_path(name="simplecnn_shapes"):
 # ---------------------------------------------------------------------------------------------
 # Loading pre-trained weights into a new model
 # ---------------------------------------------------------------------------------------------
+
+
+def _module(model, where):
+    if not isinstance(model, Module):
+        what = f"the class {model.__name__} (call it to make a model)" if isinstance(model, type) else type(model).__name__
+        raise TypeError(f"{where}: model must be an nn.Module, got {what}")
 
 
 @dataclass
@@ -248,7 +115,7 @@ def load_pretrained(model, source, exclude=()):
     if not isinstance(exclude, collections.abc.Iterable) or not all(isinstance(p, str) for p in exclude):
         raise TypeError(f"load_pretrained: exclude must be a glob pattern or a tuple of them, e.g. "
                         f"('classifier.*',), got {exclude!r}")
-    state = load(source) if isinstance(source, (str, os.PathLike)) else _numeric_arrays(source, "load_pretrained")
+    state = state_arrays(load(source) if isinstance(source, (str, os.PathLike)) else source, "load_pretrained")
     target = model.state_dict()
     report = LoadReport()
     for key, value in state.items():
@@ -288,8 +155,7 @@ def freeze_to(model, n):
     BatchNorm statistics stop updating (see `Module.freeze`). Returns the model.
     """
     layers = _features(model, "freeze_to")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= n <= len(layers):
-        raise ValueError(f"freeze_to: n must be an int from 0 to {len(layers)} (the number of feature layers), got {n!r}")
+    n = validate.integer(n, "freeze_to: n (how many of the feature layers to freeze)", min=0, max=len(layers))
     model.unfreeze()
     for layer in layers[:n]:
         layer.freeze()
@@ -308,9 +174,8 @@ def param_groups(model, lr, head_lr=None):
     _module(model, "param_groups")
     if getattr(model, "classifier", None) is None:
         raise ValueError(f"param_groups: the model needs a `classifier` module, got {type(model).__name__}")
-    for name, value in (("lr", lr), ("head_lr", head_lr)):
-        if value is not None and (not isinstance(value, (int, float)) or value < 0):
-            raise ValueError(f"param_groups: {name} must be a number >= 0, got {value!r}")
+    lr = validate.non_negative(lr, "param_groups: lr")
+    head_lr = lr if head_lr is None else validate.non_negative(head_lr, "param_groups: head_lr")
     head = [p for name, p in model.named_parameters() if name.startswith("classifier.")]
     body = [p for name, p in model.named_parameters() if not name.startswith("classifier.")]
-    return [{"params": body, "lr": lr}, {"params": head, "lr": lr if head_lr is None else head_lr}]
+    return [{"params": body, "lr": lr}, {"params": head, "lr": head_lr}]

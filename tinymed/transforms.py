@@ -5,27 +5,22 @@ out) and never changes its input. The random ones hold their own Generator (``se
 pipeline gives the same augmented images run after run. ``Compose([...])`` chains them.
 Also importable from ``tinymed.data``.
 """
-from numbers import Integral, Real
-
 import numpy as np
 
+from tinymed import validate
 from tinymed.random import get_generator
 
 __all__ = ["Compose", "Normalize", "RandomHorizontalFlip", "RandomVerticalFlip", "RandomShift", "RandomRotation"]
 
 
-def _check_image(x, where):
+def _image(x, where):
+    """The transforms' input: one float image (C, H, W) as a NumPy array (what a dataset holds)."""
     if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
         got = f"dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
         raise TypeError(f"{where}: x must be a float NumPy array (C, H, W), got {got}")
     if x.ndim != 3:
         raise ValueError(f"{where}: x must be one image of shape (C, H, W), got shape {x.shape}")
-
-
-def _check_probability(p, where):
-    if isinstance(p, bool) or not isinstance(p, Real) or not 0 <= p <= 1:
-        raise ValueError(f"{where}: p must be a probability in [0, 1], got {p!r}")
-    return float(p)
+    return x
 
 
 class Compose:
@@ -65,7 +60,7 @@ class Normalize:
             raise ValueError(f"Normalize: std must be > 0, got {self.std.tolist()}")
 
     def __call__(self, x):
-        _check_image(x, "Normalize")
+        x = _image(x, "Normalize")
         for name, value in (("mean", self.mean), ("std", self.std)):
             if value.size not in (1, x.shape[0]):
                 raise ValueError(
@@ -85,11 +80,11 @@ class RandomHorizontalFlip:
     """
 
     def __init__(self, p=0.5, seed=None):
-        self.p = _check_probability(p, "RandomHorizontalFlip")
+        self.p = validate.probability(p, "RandomHorizontalFlip: p (a probability)")
         self.rng = get_generator(seed, name="RandomHorizontalFlip: seed")
 
     def __call__(self, x):
-        _check_image(x, "RandomHorizontalFlip")
+        x = _image(x, "RandomHorizontalFlip")
         return x[:, :, ::-1].copy() if self.rng.random() < self.p else x.copy()
 
 
@@ -97,11 +92,11 @@ class RandomVerticalFlip:
     """Mirror top-bottom (``x[:, ::-1, :]``) with probability ``p``."""
 
     def __init__(self, p=0.5, seed=None):
-        self.p = _check_probability(p, "RandomVerticalFlip")
+        self.p = validate.probability(p, "RandomVerticalFlip: p (a probability)")
         self.rng = get_generator(seed, name="RandomVerticalFlip: seed")
 
     def __call__(self, x):
-        _check_image(x, "RandomVerticalFlip")
+        x = _image(x, "RandomVerticalFlip")
         return x[:, ::-1, :].copy() if self.rng.random() < self.p else x.copy()
 
 
@@ -114,15 +109,12 @@ class RandomShift:
     """
 
     def __init__(self, max_shift, seed=None, fill="zero"):
-        if isinstance(max_shift, bool) or not isinstance(max_shift, Integral) or max_shift < 0:
-            raise ValueError(f"RandomShift: max_shift must be an int >= 0 (pixels), got {max_shift!r}")
-        if fill not in ("zero", "edge"):
-            raise ValueError(f"RandomShift: fill must be 'zero' or 'edge', got {fill!r}")
-        self.max_shift, self.fill = int(max_shift), fill
+        self.max_shift = validate.integer(max_shift, "RandomShift: max_shift (pixels)", min=0)
+        self.fill = validate.one_of(fill, "RandomShift: fill", ("zero", "edge"))
         self.rng = get_generator(seed, name="RandomShift: seed")
 
     def __call__(self, x):
-        _check_image(x, "RandomShift")
+        x = _image(x, "RandomShift")
         s = self.max_shift
         dy, dx = self.rng.integers(-s, s + 1, size=2)
         # Pad by s on every side, then cut the window that starts s - dy rows, s - dx columns in.
@@ -139,9 +131,8 @@ class RandomRotation:
     """
 
     def __init__(self, degrees, seed=None):
-        if isinstance(degrees, Real) and not isinstance(degrees, bool):
-            if degrees < 0:
-                raise ValueError(f"RandomRotation: degrees must be >= 0 when a number, got {degrees}")
+        if validate.is_real(degrees):
+            degrees = validate.non_negative(degrees, "RandomRotation: degrees (when a number)")
             degrees = (-degrees, degrees)
         if not (isinstance(degrees, (tuple, list)) and len(degrees) == 2 and degrees[0] <= degrees[1]):
             raise ValueError(
@@ -151,7 +142,7 @@ class RandomRotation:
         self.rng = get_generator(seed, name="RandomRotation: seed")
 
     def __call__(self, x):
-        _check_image(x, "RandomRotation")
+        x = _image(x, "RandomRotation")
         angle = self.rng.uniform(*self.degrees)
         from scipy import ndimage  # imported here: it takes a quarter of a second to import
 

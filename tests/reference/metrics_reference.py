@@ -70,3 +70,29 @@ def calibration_bins(y, probs, n_bins):
         for b in bins
         if b
     ]
+
+
+def quantile(values, q):
+    """The q-quantile of `values` by linear interpolation between the sorted values (NumPy's default):
+    position h = (n - 1) q, between the floor(h)-th and the next, in proportion."""
+    ordered = sorted(values)
+    h = (len(ordered) - 1) * q
+    below = int(h)
+    if below + 1 == len(ordered):
+        return ordered[below]
+    return ordered[below] + (h - below) * (ordered[below + 1] - ordered[below])
+
+
+def bootstrap_auc(y, scores, n_bootstraps, level, rng):
+    """(estimate, low, high) of the stratified percentile bootstrap of the pairwise AUC.
+
+    Each resample draws, with `rng.choice` (the same calls as tinymed's, so that one seed gives the
+    same resamples), as many indices among the positives, then among the negatives, as there are.
+    """
+    positives = [i for i, label in enumerate(y) if label == 1]
+    negatives = [i for i, label in enumerate(y) if label == 0]
+    values = []
+    for _ in range(n_bootstraps):
+        index = list(rng.choice(positives, len(positives))) + list(rng.choice(negatives, len(negatives)))
+        values.append(pairwise_auc([y[i] for i in index], [scores[i] for i in index]))
+    return pairwise_auc(y, scores), quantile(values, (1 - level) / 2), quantile(values, (1 + level) / 2)
