@@ -105,13 +105,18 @@ def _dotted(node, aliases):
 
 
 def _is_forbidden(dotted, names, objects):
+    """The forbidden name `dotted` reaches: by its spelling, by the object it names, or by the
+    module that object was defined in (`F.weighted_binary_cross_entropy` is tinymed.nn.loss_functions')."""
     if any(dotted == n or dotted.startswith(n + ".") for n in names):
         return next(n for n in names if dotted == n or dotted.startswith(n + "."))
+    modules = {resolve(n).__name__: n for n in names if isinstance(resolve(n), types.ModuleType)}
     parts = dotted.split(".")
     for cut in range(len(parts), 1, -1):
         obj = resolve(".".join(parts[:cut])) if parts[0] == "tinymed" else None
         if obj is not None and id(obj) in objects:
             return objects[id(obj)]
+        if obj is not None and not isinstance(obj, types.ModuleType) and getattr(obj, "__module__", None) in modules:
+            return modules[obj.__module__]
     return None
 
 

@@ -181,7 +181,7 @@ def grade(assignment, submission, time_limit=TIME_LIMIT):
     marked = {c.exercise for c in cells if c.exercise}
     results = []
     for e_number, exercise in enumerate(assignment.exercises, 1):
-        borrowed = sorted({h for (name, _), ev in answers.items() if name == exercise.name for h in ev["borrowed"]})
+        borrowed = [tuple(use) for (name, _), ev in sorted(answers.items()) if name == exercise.name for use in ev["borrowed"]]
         for c_number, check in enumerate(exercise.checks, 1):
             event = answers.get((exercise.name, c_number - 1))
             if exercise.name not in marked:
@@ -189,7 +189,7 @@ def grade(assignment, submission, time_limit=TIME_LIMIT):
             elif exercise.name in static:
                 message = static[exercise.name]
             elif borrowed:
-                message = forbidden.verdict(exercise.name, [(borrowed[0], "called while the checks ran")])
+                message = forbidden.verdict(exercise.name, borrowed)
             elif exercise.name in failed:
                 message = f"exercise {exercise.name}: {failed[exercise.name]}"
             elif event is None:

@@ -72,19 +72,20 @@ def describe(error):
 
 
 def attempt(check, exercise, namespace, seconds=None):
-    """Run the student's side of `check`: (answer, error message or None, forbidden names hit)."""
+    """Run the student's side of `check`: (answer, error message or None, [(forbidden name, where)])."""
     missing = [n for n in exercise.names if n not in namespace]
     if missing:
         return None, (f"your notebook defines no `{missing[0]}`: write it in the cell that starts "
                       f"`# EXERCISE: {exercise.name}` and run that cell"), []
-    hits = [name for name, _ in forbidden.identity_uses(namespace, exercise.names, exercise.forbidden)]
+    uses = forbidden.identity_uses(namespace, exercise.names, exercise.forbidden)
     tracer = forbidden.Tracer(forbidden.forbidden_code(exercise.forbidden))
+    answer, error = None, None
     try:
         with np.errstate(over="raise", divide="raise", invalid="raise"), time_limit(seconds), tracer:
             answer = check.run(namespace)
-        return answer, None, hits + [h for h in tracer.hits if h not in hits]
-    except (Exception, TimeLimit, SystemExit) as error:
-        return None, describe(error), hits + [h for h in tracer.hits if h not in hits]
+    except (Exception, TimeLimit, SystemExit) as e:
+        error = describe(e)
+    return answer, error, uses + [(name, "called while the checks ran") for name in tracer.hits]
 
 
 def encode(x):

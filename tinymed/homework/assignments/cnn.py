@@ -34,8 +34,9 @@ def im2col_by_loops(x, kh, kw, stride, padding):
     return cols.reshape(c * kh * kw, n * ho * wo)
 
 
-def col2im_by_loops(cols, x_shape, kh, kw, stride, padding):
-    """The adjoint: every entry of cols added back to the pixel it was copied from."""
+def col2im_by_loops(cols, x_shape, kh, kw, stride, padding, add=True):
+    """The adjoint: every entry of cols added back to the pixel it was copied from (with
+    add=False, written over it: the usual slip, whose answer a hint recognises)."""
     n, c, h, w = x_shape
     ho, wo = size(h, kh, stride, padding), size(w, kw, stride, padding)
     cols = cols.reshape(c, kh, kw, n, ho, wo)
@@ -46,7 +47,8 @@ def col2im_by_loops(cols, x_shape, kh, kw, stride, padding):
                 for j in range(kw):
                     for p in range(ho):
                         for q in range(wo):
-                            xp[ni, ci, stride * p + i, stride * q + j] += cols[ci, i, j, ni, p, q]
+                            xp[ni, ci, stride * p + i, stride * q + j] = (
+                                add * xp[ni, ci, stride * p + i, stride * q + j] + cols[ci, i, j, ni, p, q])
     return xp[:, :, padding:padding + h, padding:padding + w]
 
 
@@ -68,7 +70,9 @@ def im2col_case(x, kh, kw, stride, padding):
     return (lambda ns: ns["im2col"](x.copy(), kh, kw, stride, padding),
             lambda got: close("im2col(x)", got, im2col_by_loops(x, kh, kw, stride, padding), context),
             lambda ns: ns["col2im"](cols.copy(), x.shape, kh, kw, stride, padding),
-            lambda got: close("col2im(cols)", got, col2im_by_loops(cols, x.shape, kh, kw, stride, padding), context))
+            lambda got: close("col2im(cols)", got, col2im_by_loops(cols, x.shape, kh, kw, stride, padding), context,
+                              hints=[("Pixels in several patches must receive the sum of their entries: add with `+=`.",
+                                      col2im_by_loops(cols, x.shape, kh, kw, stride, padding, add=False))]))
 
 
 RUN_IM, JUDGE_IM, RUN_COL, JUDGE_COL = im2col_case(IM, 3, 3, 1, 1)

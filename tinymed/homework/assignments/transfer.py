@@ -38,7 +38,8 @@ def backbone_loaded(buffers):
         state = pretrained_state()
         for key, value in state.items():
             if key.startswith("features.") and (("running" in key) == buffers) and "num_batches" not in key:
-                message = close(key, got["state"].get(key), value, "a 1-class SimpleCNN loading a 4-class one's weights",
+                what = "BatchNorm running statistics" if buffers else "a 1-class SimpleCNN loading a 4-class one's weights"
+                message = close(key, got["state"].get(key), value, what,
                                 hints=[("It still holds its own initial values: it was not loaded.",
                                         new_model().state_dict()[key])])
                 if message:
