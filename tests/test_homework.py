@@ -76,7 +76,7 @@ def test_the_student_notebook_holds_no_solution_line(name):
     assert solution - given
     assert not (solution - given) & student_lines
     assert BEGIN not in json.dumps(student) and END not in json.dumps(student)
-    exercise_cells = [c for c in student["cells"] if notebook._exercise_of(notebook.source_of(c))]
+    exercise_cells = [c for c in student["cells"] if notebook.exercise_of(notebook.source_of(c))]
     assert all("raise NotImplementedError" in notebook.source_of(c) for c in exercise_cells)
     assert all(not c.get("outputs") for c in student["cells"] if c["cell_type"] == "code")
 

@@ -69,9 +69,8 @@ def run(args):
     command = {"list": lambda a: _list(), "make": _make, "grade": _grade}[args.homework_command]
     try:
         return command(args)
-    except (KeyError, FileNotFoundError, ValueError) as error:
-        message = error.args[0] if isinstance(error, KeyError) else str(error)
-        print(f"tinymed homework {args.homework_command}: error: {message}", file=sys.stderr)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"tinymed homework {args.homework_command}: error: {error}", file=sys.stderr)
         return 2
 
 

@@ -19,7 +19,7 @@ def _exercise_source(namespace, name):
     """The latest run of the cell `# EXERCISE: name`, from IPython's input history, if any."""
     history = namespace.get("In") or []
     for source in reversed(history):
-        if isinstance(source, str) and notebook._exercise_of(source) == name:
+        if isinstance(source, str) and notebook.exercise_of(source) == name:
             return source
     return None
 

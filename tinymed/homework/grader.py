@@ -181,7 +181,8 @@ def grade(assignment, submission, time_limit=TIME_LIMIT):
     marked = {c.exercise for c in cells if c.exercise}
     results = []
     for e_number, exercise in enumerate(assignment.exercises, 1):
-        borrowed = [tuple(use) for (name, _), ev in sorted(answers.items()) if name == exercise.name for use in ev["borrowed"]]
+        borrowed = [tuple(use) for (name, _), event in sorted(answers.items()) if name == exercise.name
+                    for use in event["borrowed"]]
         for c_number, check in enumerate(exercise.checks, 1):
             event = answers.get((exercise.name, c_number - 1))
             if exercise.name not in marked:

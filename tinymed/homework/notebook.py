@@ -31,7 +31,7 @@ class Cell:
         return f"cell {self.number}" + (f" (exercise {self.exercise})" if self.exercise else "")
 
 
-def _exercise_of(source):
+def exercise_of(source):
     first = next((line for line in source.splitlines() if line.strip()), "")
     match = MARKER.match(first)
     return match.group(1) if match else None
@@ -74,7 +74,7 @@ def cells(path):
         sources = _python_cells(path.read_text(encoding="utf-8"))
     else:
         raise ValueError(f"grade: a submission is a .ipynb or .py file, got {path.name!r}")
-    return [Cell(i + 1, s, _exercise_of(s)) for i, s in enumerate(sources)]
+    return [Cell(i + 1, s, exercise_of(s)) for i, s in enumerate(sources)]
 
 
 def find_submission(path, assignment_name):

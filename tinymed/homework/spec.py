@@ -70,7 +70,7 @@ class Assignment:
         for e in self.exercises:
             if e.name == name:
                 return e
-        raise KeyError(f"assignment {self.name!r} has no exercise {name!r}; its exercises: "
+        raise ValueError(f"assignment {self.name!r} has no exercise {name!r}; its exercises: "
                        f"{', '.join(e.name for e in self.exercises)}")
 
 
@@ -85,10 +85,10 @@ def assignments():
 
 
 def assignment(name):
-    """The assignment called `name`; a KeyError lists the known names."""
+    """The assignment called `name`; a ValueError lists the known names."""
     known = assignments()
     if name not in known:
-        raise KeyError(f"no assignment {name!r}; known: {', '.join(known)}")
+        raise ValueError(f"no assignment {name!r}; known: {', '.join(known)}")
     return known[name]
 
 

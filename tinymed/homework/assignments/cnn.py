@@ -4,6 +4,8 @@ max-pool's backward and batch norm's backward.
 The references: loops over every output pixel for im2col/col2im (slow, obviously right), and
 tinymed's own layers through the engine for the gradients.
 """
+import itertools
+
 import numpy as np
 
 import tinymed.nn.functional as F
@@ -18,37 +20,33 @@ def size(n, k, stride, padding):
     return (n + 2 * padding - k) // stride + 1
 
 
+def patch_entries(x_shape, kh, kw, stride, padding):
+    """Every entry of im2col, one at a time: its place in cols, (c, i, j, n, p, q), and the padded
+    pixel it copies, (n, c, stride*p + i, stride*q + j)."""
+    n, c, h, w = x_shape
+    ho, wo = size(h, kh, stride, padding), size(w, kw, stride, padding)
+    for ni, ci, i, j, p, q in itertools.product(range(n), range(c), range(kh), range(kw), range(ho), range(wo)):
+        yield (ci, i, j, ni, p, q), (ni, ci, stride * p + i, stride * q + j)
+
+
 def im2col_by_loops(x, kh, kw, stride, padding):
     """cols[(c, i, j), (n, p, q)] = x_padded[n, c, stride*p + i, stride*q + j]."""
     n, c, h, w = x.shape
-    ho, wo = size(h, kh, stride, padding), size(w, kw, stride, padding)
     xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    cols = np.zeros((c, kh, kw, n, ho, wo))
-    for ni in range(n):
-        for ci in range(c):
-            for i in range(kh):
-                for j in range(kw):
-                    for p in range(ho):
-                        for q in range(wo):
-                            cols[ci, i, j, ni, p, q] = xp[ni, ci, stride * p + i, stride * q + j]
-    return cols.reshape(c * kh * kw, n * ho * wo)
+    cols = np.zeros((c, kh, kw, n, size(h, kh, stride, padding), size(w, kw, stride, padding)))
+    for entry, pixel in patch_entries(x.shape, kh, kw, stride, padding):
+        cols[entry] = xp[pixel]
+    return cols.reshape(c * kh * kw, -1)
 
 
 def col2im_by_loops(cols, x_shape, kh, kw, stride, padding, add=True):
     """The adjoint: every entry of cols added back to the pixel it was copied from (with
     add=False, written over it: the usual slip, whose answer a hint recognises)."""
     n, c, h, w = x_shape
-    ho, wo = size(h, kh, stride, padding), size(w, kw, stride, padding)
-    cols = cols.reshape(c, kh, kw, n, ho, wo)
+    cols = cols.reshape(c, kh, kw, n, size(h, kh, stride, padding), size(w, kw, stride, padding))
     xp = np.zeros((n, c, h + 2 * padding, w + 2 * padding))
-    for ni in range(n):
-        for ci in range(c):
-            for i in range(kh):
-                for j in range(kw):
-                    for p in range(ho):
-                        for q in range(wo):
-                            xp[ni, ci, stride * p + i, stride * q + j] = (
-                                add * xp[ni, ci, stride * p + i, stride * q + j] + cols[ci, i, j, ni, p, q])
+    for entry, pixel in patch_entries(x_shape, kh, kw, stride, padding):
+        xp[pixel] = add * xp[pixel] + cols[entry]
     return xp[:, :, padding:padding + h, padding:padding + w]
 
 
@@ -108,7 +106,8 @@ def conv_grads(ns, x=CX, w=CW, b=CB, **options):
 CONV = Exercise("conv2d", names=("Conv2d",), forbidden=(
     "tinymed.nn.conv", "tinymed.nn.functional.conv2d", "tinymed.nn.Conv2d", "scipy.signal", "scipy.ndimage"), checks=(
     Check("forward", 2, run=lambda ns: forward(ns["Conv2d"], [CX, CW, CB]),
-          judge=lambda got: close("Conv2d.forward", got, forward_of(F.conv2d, [CX, CW, CB]), "x (2, 3, 6, 5), weight (4, 3, 3, 3)")),
+          judge=lambda got: close("Conv2d.forward", got, forward_of(F.conv2d, [CX, CW, CB]),
+                                  "x (2, 3, 6, 5), weight (4, 3, 3, 3)")),
     Check("backward: dL/dx", 2, run=lambda ns: conv_grads(ns)[0], judge=conv_gradient(CX, CW, CB, 0)),
     Check("backward: dL/dweight", 2, run=lambda ns: conv_grads(ns)[1], judge=conv_gradient(CX, CW, CB, 1)),
     Check("backward: dL/dbias", 1, run=lambda ns: conv_grads(ns)[2], judge=conv_gradient(CX, CW, CB, 2)),
@@ -132,7 +131,8 @@ MP_HIDDEN = random(32, (1, 3, 7, 5))
 def pool_gradient(x, k, stride):
     context = f"x of shape {x.shape}, kernel_size={k}, stride={stride}"
     expected = gradients_of(F.max_pool2d, [x], kernel_size=k, stride=stride)[0]
-    return lambda got: close("dL/dx", got, expected, context, hints=[(FORGOT, gradients_of(F.max_pool2d, [x], seed=None, kernel_size=k, stride=stride)[0])])
+    forgot = gradients_of(F.max_pool2d, [x], seed=None, kernel_size=k, stride=stride)[0]
+    return lambda got: close("dL/dx", got, expected, context, hints=[(FORGOT, forgot)])
 
 
 MAXPOOL = Exercise("maxpool", names=("MaxPool2d",), forbidden=(

@@ -166,7 +166,8 @@ def percentiles(got):
         candidates = [np.quantile(v, q, method=m) for v in (values, values[1:]) for m in QUANTILE_METHODS]
         if not min(candidates) - 1e-12 <= bound <= max(candidates) + 1e-12:
             return (f"the interval's {name} end is {bound:.6g}, but the {q:.0%} quantile of the 200 resampled values is "
-                    f"{np.quantile(values, q):.6g} (level=0.9): take np.quantile(values, [(1 - level) / 2, (1 + level) / 2])")
+                    f"{np.quantile(values, q):.6g} (level=0.9): take "
+                    f"np.quantile(values, [(1 - level) / 2, (1 + level) / 2])")
     return None
 
 

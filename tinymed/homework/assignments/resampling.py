@@ -72,7 +72,8 @@ def reproducible(name, counts):
 
     def judge(got):
         if not np.array_equal(got[0], got[1]):
-            return f"two calls with seed=0 gave different results: draw from np.random.default_rng(seed) ({describe(counts)})"
+            return (f"two calls with seed=0 gave different results: draw from np.random.default_rng(seed) "
+                    f"({describe(counts)})")
         if np.array_equal(got[0], got[2]):
             return f"seed=0 and seed=1 gave the same result: use the seed ({describe(counts)})"
         return None

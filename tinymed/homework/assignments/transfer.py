@@ -151,10 +151,11 @@ def groups(ns, freeze=0):
 def groups_right(freeze):
     def judge(got):
         model = SimpleCNN(seed=4)
-        trainable = [n for n, _ in model.named_parameters() if not any(n.startswith(f"features.{i}.") for i in range(freeze))]
+        frozen = tuple(f"features.{i}." for i in range(freeze))
+        trainable = [n for n, _ in model.named_parameters() if not n.startswith(frozen)]
         expected = [[0.01, [n for n in trainable if not n.startswith("classifier.")]],
                     [0.1, [n for n in trainable if n.startswith("classifier.")]]]
-        context = f"param_groups(model, lr=0.01, head_lr=0.1)" + (f" with features.0 .. {freeze - 1} frozen" if freeze else "")
+        context = "param_groups(model, lr=0.01, head_lr=0.1)" + (f" with features.0 .. {freeze - 1} frozen" if freeze else "")
         if len(got) != 2:
             return f"{context} should give two groups (body, head), got {len(got)}"
         for (lr, names), (want_lr, want), part in zip(got, expected, ("body", "head")):
