@@ -3,6 +3,8 @@ freeze the shallow layers, build parameter groups, and see that frozen weights d
 
 Every model is a SimpleCNN made from a seed, so the grader rebuilds the same weights on its side.
 """
+import functools
+
 import numpy as np
 
 import tinymed as tm
@@ -26,6 +28,13 @@ def new_model():
     return SimpleCNN(num_classes=1, seed=1)
 
 
+@functools.lru_cache(maxsize=None)
+def reference():
+    """(pretrained_state(), new_model().state_dict()) made once, for the judges only: the
+    student's side always gets fresh ones, which it may change."""
+    return pretrained_state(), new_model().state_dict()
+
+
 def loaded(ns):
     model, state = new_model(), pretrained_state()
     keys = ns["load_backbone"](model, state)
@@ -35,13 +44,13 @@ def loaded(ns):
 def backbone_loaded(buffers):
     """Every features.* entry (parameters, or with `buffers` the running statistics) is the pretrained one."""
     def judge(got):
-        state = pretrained_state()
+        state, fresh = reference()
         for key, value in state.items():
             if key.startswith("features.") and (("running" in key) == buffers) and "num_batches" not in key:
                 what = "BatchNorm running statistics" if buffers else "a 1-class SimpleCNN loading a 4-class one's weights"
                 message = close(key, got["state"].get(key), value, what,
                                 hints=[("It still holds its own initial values: it was not loaded.",
-                                        new_model().state_dict()[key])])
+                                        fresh[key])])
                 if message:
                     return message
         return None
@@ -49,13 +58,13 @@ def backbone_loaded(buffers):
 
 
 def head_kept(got):
-    fresh = new_model().state_dict()
+    fresh = reference()[1]
     return next(filter(None, (close(key, got["state"].get(key), fresh[key], "the new 1-class head keeps its own weights")
                               for key in ("classifier.weight", "classifier.bias"))), None)
 
 
 def keys_returned(got):
-    state, fresh = pretrained_state(), new_model().state_dict()
+    state, fresh = reference()
     expected = sorted(k for k in state if k in fresh and state[k].shape == fresh[k].shape)
     if got["keys"] == expected:
         return None
