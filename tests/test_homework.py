@@ -98,6 +98,13 @@ def test_a_python_submission_splits_into_cells_at_percent_lines_and_exercise_mar
     assert cells[1].source.startswith("# EXERCISE: auc\ndef auc")
 
 
+def test_a_cell_whose_marker_line_was_deleted_is_found_by_the_names_it_defines(tmp_path):
+    path = tmp_path / "answer.py"
+    path.write_text("import numpy as np\n# %%\ndef auc(y, s):\n    return 1.0\n# %%\nx = auc\n")
+    cells = notebook.tag_unmarked(notebook.cells(path), ASSIGNMENTS["evaluation"].exercises)
+    assert [c.exercise for c in cells] == [None, "auc", None]
+
+
 def test_a_submission_folder_must_hold_one_notebook(tmp_path):
     with pytest.raises(FileNotFoundError, match="expected one .ipynb"):
         notebook.find_submission(tmp_path, "auc")

@@ -175,7 +175,7 @@ def _judge(check, event):
 def grade(assignment, submission, time_limit=TIME_LIMIT):
     """Grade the notebook or .py file `submission` (or the one in a folder): a Report."""
     path = notebook.find_submission(submission, assignment.name)
-    cells = notebook.cells(path)
+    cells = notebook.tag_unmarked(notebook.cells(path), assignment.exercises)
     static = _static(assignment, cells)
     answers, failed, notes = run_submission(assignment, cells, time_limit)
     marked = {c.exercise for c in cells if c.exercise}
@@ -186,7 +186,8 @@ def grade(assignment, submission, time_limit=TIME_LIMIT):
         for c_number, check in enumerate(exercise.checks, 1):
             event = answers.get((exercise.name, c_number - 1))
             if exercise.name not in marked:
-                message = f"no cell starts with `# EXERCISE: {exercise.name}`: keep that first line in its cell"
+                message = (f"no cell starts with `# EXERCISE: {exercise.name}` or defines "
+                           f"{' or '.join(f'`{n}`' for n in exercise.names)}: keep that first line in its cell")
             elif exercise.name in static:
                 message = static[exercise.name]
             elif borrowed:

@@ -25,7 +25,8 @@ SETUP = """#!/usr/bin/env bash
 set -euo pipefail
 cd "$(dirname "$0")"
 if ! command -v pip3 >/dev/null; then apt-get update && apt-get install -y python3 python3-pip; fi
-pip3 install --no-cache-dir ./{wheel}
+# Ubuntu 24.04's Python refuses system-wide installs (PEP 668) unless told this image is disposable
+pip3 install --no-cache-dir ./{wheel} || pip3 install --no-cache-dir --break-system-packages ./{wheel}
 """
 
 RUN = """#!/usr/bin/env bash

@@ -11,14 +11,6 @@ def _fmt(x):
     return f"{x:.6g}" if isinstance(x, (float, np.floating)) else repr(x)
 
 
-def show(array, limit=8):
-    """A short text of an array for a message: its values when few, else its shape."""
-    a = np.asarray(array)
-    if a.size <= limit:
-        return str(np.round(a, 4).tolist()) if a.dtype.kind == "f" else str(a.tolist())
-    return f"an array of shape {a.shape}"
-
-
 def _matches(got, value, rtol, atol):
     value = np.asarray(value)
     return got.shape == value.shape and np.allclose(got, value, rtol=rtol, atol=atol)
@@ -29,12 +21,12 @@ def close(what, got, expected, context, hints=(), rtol=1e-6, atol=1e-9, dtype=No
     if got is None:
         return f"{what}: your code returned None ({context}); did you forget a `return`?"
     try:
-        got = np.asarray(got, dtype=float if dtype is None and np.asarray(got).dtype.kind in "biu" else None)
+        array = np.asarray(got, dtype=float if dtype is None and np.asarray(got).dtype.kind in "biu" else None)
     except (TypeError, ValueError):
-        return f"{what} should be numbers, got {type(got).__name__} ({context})"
-    expected = np.asarray(expected)
-    if got.dtype.kind not in "biuf":
-        return f"{what} should be numbers, got an array of {got.dtype} ({context})"
+        array = np.asarray(None)
+    if array.dtype.kind not in "biuf":
+        return f"{what} should be numbers (an array), got {repr(got)[:200]} ({context})"
+    got, expected = array, np.asarray(expected)
     if got.shape != expected.shape:
         return f"{what} has shape {got.shape} but should have shape {expected.shape} ({context})"
     if dtype is not None and got.dtype != np.dtype(dtype):
@@ -78,7 +70,3 @@ def equal(what, got, expected, context, hint=""):
         return None
     return f"{what} is wrong ({context}): expected {_fmt(expected)}, got {_fmt(got)}." + (f" {hint}" if hint else "")
 
-
-def first(*messages):
-    """The first message that is not None (judges that test several things in order)."""
-    return next((m for m in messages if m is not None), None)

@@ -1,9 +1,9 @@
 """Notebooks as plain JSON (no nbformat needed): read a submission's cells, strip solutions.
 
 A submission is a filled notebook (.ipynb) or a Python file (.py). Its exercise cells are found
-by their first line, `# EXERCISE: <name>` (kept by every notebook editor, unlike metadata); in a
-.py file that line starts a cell, as does a `# %%` line (the percent format of Jupytext, VS Code
-and Spyder).
+by their first line, `# EXERCISE: <name>` (kept by every notebook editor, unlike metadata), or,
+when a student deleted that line, by the names the cell defines; in a .py file that line starts
+a cell, as does a `# %%` line (the percent format of Jupytext, VS Code and Spyder).
 
 The instructor notebook marks each answer nbgrader's way, and `student_notebook` replaces it:
 
@@ -11,6 +11,7 @@ The instructor notebook marks each answer nbgrader's way, and `student_notebook`
     s = ...                        ->     raise NotImplementedError
     ### END SOLUTION
 """
+import ast
 import json
 import re
 from dataclasses import dataclass
@@ -75,6 +76,35 @@ def cells(path):
     else:
         raise ValueError(f"grade: a submission is a .ipynb or .py file, got {path.name!r}")
     return [Cell(i + 1, s, exercise_of(s)) for i, s in enumerate(sources)]
+
+
+def _defined(source):
+    """The names a cell defines at its top level: functions, classes, assignments."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return names
+
+
+def tag_unmarked(cells, exercises):
+    """For an exercise whose `# EXERCISE:` line was deleted, the untagged cells that define one of
+    its names become its cells, so that a lost first line costs nothing."""
+    marked = {c.exercise for c in cells}
+    tagged = list(cells)
+    for exercise in exercises:
+        if exercise.name in marked:
+            continue
+        for k, cell in enumerate(tagged):
+            if cell.exercise is None and _defined(cell.source) & set(exercise.names):
+                tagged[k] = Cell(cell.number, cell.source, exercise.name)
+    return tagged
 
 
 def find_submission(path, assignment_name):
