@@ -47,8 +47,10 @@ def test_every_exercise_has_visible_and_hidden_checks_with_points(name):
 
 
 def test_a_check_refuses_a_visibility_gradescope_does_not_know():
-    with pytest.raises(ValueError, match="visibility must be one of"):
+    with pytest.raises(ValueError, match="visibility must be one of 'visible', 'hidden', 'after_due_date'"):
         spec.Check("x", 1, run=None, judge=None, visibility="secret")
+    with pytest.raises(ValueError, match="points"):
+        spec.Check("x", 0, run=None, judge=None)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -205,7 +207,7 @@ def test_list_prints_one_assignment_a_line_name_first_with_its_exercises_and_poi
 
 def test_a_bad_assignment_name_or_file_exits_2_with_one_line(tmp_path, capsys):
     assert cli.main(["grade", "nope", str(tmp_path)]) == 2
-    assert "no assignment 'nope'; known: autograd, cnn" in capsys.readouterr().err
+    assert "assignment must be one of 'autograd', 'cnn'" in capsys.readouterr().err
     assert cli.main(["grade", "evaluation", str(tmp_path / "none.ipynb"),
                      "--json", str(tmp_path / "r.json")]) == 2
     assert "no submission at" in capsys.readouterr().err

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinymed import validate
 from tinymed.homework import forbidden, notebook
 from tinymed.homework.sandbox import decode
 
@@ -174,6 +175,7 @@ def _judge(check, event):
 
 def grade(assignment, submission, time_limit=TIME_LIMIT):
     """Grade the notebook or .py file `submission` (or the one in a folder): a Report."""
+    time_limit = validate.positive(time_limit, "grade: time_limit")
     path = notebook.find_submission(submission, assignment.name)
     cells = notebook.tag_unmarked(notebook.cells(path), assignment.exercises)
     static = _static(assignment, cells)

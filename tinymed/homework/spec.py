@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from tinymed import validate
+
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")  # Gradescope's words
 ASSIGNMENTS_DIR = Path(__file__).with_name("assignments")
 
@@ -31,10 +33,8 @@ class Check:
     visibility: str = "visible"    # hidden checks use other inputs than the visible ones
 
     def __post_init__(self):
-        if self.visibility not in VISIBILITIES:
-            raise ValueError(f"Check {self.name!r}: visibility must be one of {VISIBILITIES}, got {self.visibility!r}")
-        if self.points < 0:
-            raise ValueError(f"Check {self.name!r}: points must be >= 0, got {self.points}")
+        validate.one_of(self.visibility, f"Check {self.name!r}: visibility", VISIBILITIES)
+        validate.positive(self.points, f"Check {self.name!r}: points")
 
 
 @dataclass(frozen=True)
@@ -85,11 +85,9 @@ def assignments():
 
 
 def assignment(name):
-    """The assignment called `name`; a ValueError lists the known names."""
+    """The assignment called `name`; a ValueError names the known ones."""
     known = assignments()
-    if name not in known:
-        raise ValueError(f"no assignment {name!r}; known: {', '.join(known)}")
-    return known[name]
+    return known[validate.one_of(name, "assignment", list(known))]
 
 
 def notebook_path(module_name):
