@@ -152,7 +152,7 @@ def test_results_json_has_gradescopes_fields(model_report, tmp_path):
     for test in data["tests"]:
         assert set(test) == {"name", "score", "max_score", "number", "output", "visibility"}
         assert test["visibility"] in spec.VISIBILITIES and 0 <= test["score"] <= test["max_score"]
-    assert {t["visibility"] for t in data["tests"]} == {"visible", "hidden"}
+    assert {"visible", "hidden"} <= {t["visibility"] for t in data["tests"]} <= set(spec.VISIBILITIES)
 
 
 def test_a_loop_an_exit_and_a_crash_cost_only_their_exercise(tmp_path):
