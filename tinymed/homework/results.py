@@ -6,6 +6,7 @@ Gradescope reads /autograder/results/results.json:
 with visibility one of "visible", "hidden", "after_due_date", "after_published".
 """
 import json
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -14,8 +15,10 @@ def _points(x):
     return f"{x:g}"
 
 
-def table(report, width=100):
-    """exercise | check | points | message, one row per check, then the total."""
+def table(report, width=None):
+    """exercise | check | points | message, one row per check, then the total; messages wrap at
+    `width` (default: the terminal's width, 120 when there is none)."""
+    width = width or shutil.get_terminal_size((120, 24)).columns
     rows = [(r.exercise, r.check + ("" if r.visibility == "visible" else f" [{r.visibility}]"),
              f"{_points(r.score)}/{_points(r.max_score)}", "ok" if r.passed else r.message) for r in report.results]
     w_ex = max(len("exercise"), *(len(r[0]) for r in rows))
