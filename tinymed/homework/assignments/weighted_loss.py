@@ -72,8 +72,8 @@ def loss_value(wp, wn, eps, y, p, context):
          "summed over the classes.", reference(wp, wn, eps, y, p, "mean")),
         ("That is the sum over everything; take the mean over examples (then sum over classes).",
          reference(wp, wn, eps, y, p, "sum")),
-        ("That is the loss without epsilon: add it inside both logs, log(p + eps) and log(1 - p + eps).",
-         reference(wp, wn, 0.0, y, p) if np.all((p > 0) & (p < 1)) else np.nan),
+        ("That is the loss without epsilon: add it inside both logs, log(p + eps) and log(1 - p + eps).",  # 1e-30: no epsilon, as nn refuses 0
+         reference(wp, wn, 1e-30, y, p) if np.all((p > 0) & (p < 1)) else np.nan),
     ]
     return lambda got: close("the loss", got, reference(wp, wn, eps, y, p), context, hints=hints)
 
