@@ -106,7 +106,7 @@ def _dotted(node, aliases):
 
 def _is_forbidden(dotted, names, objects):
     """The forbidden name `dotted` reaches: by its spelling, by the object it names, or by the
-    module that object was defined in (`F.weighted_binary_cross_entropy` is tinymed.nn.loss_functions')."""
+    module that object was defined in (`F.weighted_binary_cross_entropy` is the module that defines it, not F)."""
     if any(dotted == n or dotted.startswith(n + ".") for n in names):
         return next(n for n in names if dotted == n or dotted.startswith(n + "."))
     modules = {resolve(n).__name__: n for n in names if isinstance(resolve(n), types.ModuleType)}

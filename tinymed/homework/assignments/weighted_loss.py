@@ -91,7 +91,7 @@ COURSE = "the course's example: y_true of shape (4, 3), w_p = [0.25, 0.25, 0.5],
 OTHER = "y_true of shape (6, 2), weights per class, epsilon=1e-7"
 
 LOSS = Exercise("weighted_loss", names=("get_weighted_loss",), forbidden=(
-    "tinymed.imbalance", "tinymed.nn.loss_functions", "tinymed.nn.losses",
+    "tinymed.imbalance", "tinymed.nn.loss_functions", "tinymed.nn.weighted_losses", "tinymed.nn.losses",
     "tinymed.nn.functional.weighted_binary_cross_entropy",
     "tinymed.nn.functional.binary_cross_entropy", "tinymed.nn.functional.binary_cross_entropy_with_logits",
     "tinymed.nn.WeightedBCELoss", "tinymed.nn.BCEWithLogitsLoss"), checks=(
