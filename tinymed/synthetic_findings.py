@@ -72,13 +72,15 @@ def make_chest_findings(n, prevalences=DEFAULT_PREVALENCES, image_size=32, seed=
         labels[rng.permutation(n)[:round(n * prevalence)], k] = 1
     present = {finding: labels[:, k].astype(np.float32) for k, finding in enumerate(FINDINGS)}
     p = _chest_parameters(rng, n, np.float32(1), np.float32(0.04))
-    p["heart_size"] = p["heart_size"] * (1 + present["cardiomegaly"] * _uniform(rng, n, 0.30, 0.45))
     pixels = np.float32(image_size / 32)
     for finding, (low, high), (weak, strong) in (("mass", (1.5, 2.5), (0.45, 0.65)),
                                                  ("nodule", (1.0, 1.5), (0.6, 0.85))):
         p[f"{finding}_radius"] = _uniform(rng, n, low, high) * pixels
         p[f"{finding}_contrast"] = _uniform(rng, n, weak, strong) * present[finding]
         p[f"{finding}_centre"] = _mass_centres(rng, p, p[f"{finding}_radius"], image_size)
+    # after the discs are placed, so that their draws do not depend on which hearts are large
+    # (an enlarged heart may then overlap a disc, as a real one hides what lies behind it)
+    p["heart_size"] = p["heart_size"] * (1 + present["cardiomegaly"] * _uniform(rng, n, 0.30, 0.45))
     p["effusion_side"] = np.where(rng.random(n) < 0.5, -1, 1).astype(np.float32)
     p["effusion_level"] = _uniform(rng, n, 0.15, 0.35)
     p["effusion_contrast"] = _uniform(rng, n, 0.3, 0.45) * present["effusion"]
