@@ -33,3 +33,11 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
     client.execute()
     errors = [o for cell in notebook.cells for o in cell.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
+
+
+def test_the_course_names_table_gives_the_same_numbers_as_the_course():
+    """docs/COURSE_NAMES.md writes each course function in NumPy and compares it with tinymed's."""
+    import doctest
+    path = TUTORIALS.parent / "docs" / "COURSE_NAMES.md"
+    result = doctest.testfile(str(path), module_relative=False, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 40 and result.failed == 0
