@@ -276,3 +276,23 @@ def test_bad_arguments_through_python_dash_m_exit_2_without_traceback(tmp_path):
         assert done.returncode == 2
         assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
         assert done.stdout == ""
+
+
+@pytest.mark.slow
+def test_demo_on_the_shipped_pneumonia_x_rays_runs_offline_without_bars_when_asked(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a terminal: bars would show, but --no-progress
+    status = cli.main(["demo", "--data", "pneumonia", "--quick", "--no-progress", "--out", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert status == 0
+    assert "Real paediatric chest X-rays shipped with tinymed (PneumoniaMNIST" in captured.out
+    assert "test pneumonia cases at threshold 0.5" in captured.out
+    assert tuple(table(captured.out)) == METHODS
+    assert_figures(tmp_path)
+    assert "epoch 1/1" not in captured.err
+
+
+def test_demo_help_offers_the_shipped_pneumonia_data_and_no_progress(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["demo", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "'pneumonia': the real chest X-rays shipped with tinymed" in text and "--no-progress" in text
