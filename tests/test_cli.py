@@ -161,7 +161,7 @@ def rows(**changes):
 
 def test_findings_name_the_methods_that_raised_sensitivity_and_those_that_did_not():
     text = "\n".join(demo.findings(rows(undersampling=row("undersampling", (0.6, 0.5, 0.7), tp=0))))
-    assert "Plain BCE finds none of the 20 test masses" in text and "calls every image normal" in text
+    assert "Plain BCE finds none of the 20 test masses" in text and "calls every one of them normal" in text
     assert "it did not rise with undersampling." in text
 
 
@@ -180,6 +180,8 @@ def test_findings_call_a_rising_validation_loss_with_a_steady_auc_miscalibration
             "(0.950 -> 0.950): that is miscalibration, not overfitting") in text
     assert "tutorial 06, section 6" in text
     assert "Undersampling: validation loss rose" not in text
+    weighted = dict(row("weighted BCE", (0.81, 0.76, 0.86), tp=15, fn=5), val_loss=[0.5, 0.8], val_auc=[0.9, 0.9])
+    assert "Weighted BCE: validation loss rose (0.50 -> 0.80)" in "\n".join(demo.findings(rows(**{"weighted BCE": weighted})))
     assert "miscalibration" not in "\n".join(demo.findings(rows()))
 
 

@@ -276,7 +276,7 @@ def findings(rows, positives="masses"):
     plain, others = rows[0], rows[1:]
     total = plain["tp"] + plain["fn"]
     if plain["tp"] == 0:
-        found, share = f"none of the {total}", "it calls every image normal."
+        found, share = f"none of the {total}", "it calls every one of them normal."
     else:
         found = f"{plain['tp']} of the {total}"
         share = ("it misses most of them." if plain["tp"] < plain["fn"] else "half of them."
@@ -338,7 +338,7 @@ def _miscalibrated(rows):
         if len(loss) < 2 or np.isnan(auc).any() or loss[-1] <= 1.1 * loss.min():
             continue
         if auc[-1] >= auc.max() - 0.02:
-            lines.append(f"{r['name'].capitalize()}: validation loss rose ({loss.min():.2f} -> "
+            lines.append(f"{r['name'][0].upper() + r['name'][1:]}: validation loss rose ({loss.min():.2f} -> "
                          f"{loss[-1]:.2f}) while its validation AUC held ({auc.max():.3f} -> "
                          f"{auc[-1]:.3f}): that is miscalibration, not overfitting (balanced training "
                          f"pushes its probabilities up, towards p = 1.00, while it still ranks cases "
