@@ -144,7 +144,8 @@ def test_shipped_weights_fill_every_feature_of_simplecnn_and_recognise_shapes():
 
 def row(name, auc, tp, fn=10, spec=0.9, seconds=1.0):
     return {"name": name, "auc": BootstrapCI(*auc), "tp": tp, "fn": fn, "sens": tp / (tp + fn),
-            "spec": spec, "ppv": 0.5, "npv": 0.9, "seconds": seconds, "per_epoch": 100}
+            "spec": spec, "ppv": 0.5, "npv": 0.9, "seconds": seconds, "per_epoch": 100,
+            "val_loss": [0.5, 0.4], "val_auc": [auc[0], auc[0]]}
 
 
 def rows(**changes):
@@ -160,8 +161,28 @@ def rows(**changes):
 
 def test_findings_name_the_methods_that_raised_sensitivity_and_those_that_did_not():
     text = "\n".join(demo.findings(rows(undersampling=row("undersampling", (0.6, 0.5, 0.7), tp=0))))
-    assert "Plain BCE finds 0 of the 20 test masses" in text and "misses most" in text
+    assert "Plain BCE finds none of the 20 test masses" in text and "calls every one of them normal" in text
     assert "it did not rise with undersampling." in text
+
+
+def test_findings_say_how_many_of_the_positives_plain_bce_misses_when_it_finds_some():
+    lines = demo.findings(rows(**{"plain BCE": row("plain BCE", (0.80, 0.75, 0.85), tp=3, fn=17)}))
+    assert lines[0].startswith("Plain BCE finds 3 of the 20 test masses") and "misses most" in lines[0]
+
+
+def test_findings_call_a_rising_validation_loss_with_a_steady_auc_miscalibration():
+    drifting = dict(row("oversampling", (0.95, 0.92, 0.97), tp=18, fn=2, spec=0.6),
+                    val_loss=[0.74, 0.9, 1.29], val_auc=[0.94, 0.95, 0.95])
+    overfit = dict(row("undersampling", (0.60, 0.52, 0.68), tp=12, fn=8, spec=0.5),
+                   val_loss=[0.5, 0.9], val_auc=[0.8, 0.6])  # the AUC fell too: not this case
+    text = "\n".join(demo.findings(rows(oversampling=drifting, undersampling=overfit)))
+    assert ("Oversampling: validation loss rose (0.74 -> 1.29) while its validation AUC held "
+            "(0.950 -> 0.950): that is miscalibration, not overfitting") in text
+    assert "tutorial 06, section 6" in text
+    assert "Undersampling: validation loss rose" not in text
+    weighted = dict(row("weighted BCE", (0.81, 0.76, 0.86), tp=15, fn=5), val_loss=[0.5, 0.8], val_auc=[0.9, 0.9])
+    assert "Weighted BCE: validation loss rose (0.50 -> 0.80)" in "\n".join(demo.findings(rows(**{"weighted BCE": weighted})))
+    assert "miscalibration" not in "\n".join(demo.findings(rows()))
 
 
 def test_findings_say_so_when_no_method_beats_plain_bce_at_threshold():
@@ -257,3 +278,23 @@ def test_bad_arguments_through_python_dash_m_exit_2_without_traceback(tmp_path):
         assert done.returncode == 2
         assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
         assert done.stdout == ""
+
+
+@pytest.mark.slow
+def test_demo_on_the_shipped_pneumonia_x_rays_runs_offline_without_bars_when_asked(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a terminal: bars would show, but --no-progress
+    status = cli.main(["demo", "--data", "pneumonia", "--quick", "--no-progress", "--out", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert status == 0
+    assert "Real paediatric chest X-rays shipped with tinymed (PneumoniaMNIST" in captured.out
+    assert "test pneumonia cases at threshold 0.5" in captured.out
+    assert tuple(table(captured.out)) == METHODS
+    assert_figures(tmp_path)
+    assert "epoch 1/1" not in captured.err
+
+
+def test_demo_help_offers_the_shipped_pneumonia_data_and_no_progress(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["demo", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "'pneumonia': the real chest X-rays shipped with tinymed" in text and "--no-progress" in text

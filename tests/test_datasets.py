@@ -1,5 +1,7 @@
 """Specification of tinymed.datasets: synthetic phantoms and shapes, file loaders, patient split."""
 import csv
+import hashlib
+import os
 
 import matplotlib.image
 import numpy as np
@@ -170,21 +172,21 @@ def test_chest_xrays_of_64_pixels_show_the_same_anatomy_as_32_pixels():
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    ({"n": 0}, ValueError, r"make_chest_xrays: n must be >= 1, got 0"),
-    ({"n": 2.0}, TypeError, r"make_chest_xrays: n must be an int, got float"),
-    ({"n": True}, TypeError, r"make_chest_xrays: n must be an int, got bool"),
-    ({"prevalence": -0.1}, ValueError, r"make_chest_xrays: prevalence must be in \[0.0, 1.0\]"),
-    ({"prevalence": 1.5}, ValueError, r"make_chest_xrays: prevalence must be in .* got 1.5"),
-    ({"prevalence": "5%"}, TypeError, r"make_chest_xrays: prevalence must be a number, got str"),
-    ({"image_size": 8}, ValueError, r"make_chest_xrays: image_size must be >= 16, got 8"),
-    ({"mass_contrast": -1.0}, ValueError, r"make_chest_xrays: mass_contrast must be in"),
-    ({"noise": -0.1}, ValueError, r"make_chest_xrays: noise must be in"),
-    ({"rib_contrast": -0.1}, ValueError, r"make_chest_xrays: rib_contrast must be in"),
-    ({"variation": 3.0}, ValueError, r"make_chest_xrays: variation must be in \[0.0, 2.0\]"),
+    ({"n": 0}, ValueError, r"make_chest_xrays: n must be an int >= 1, got 0"),
+    ({"n": 2.0}, TypeError, r"make_chest_xrays: n must be an int >= 1, got 2.0"),
+    ({"n": True}, TypeError, r"make_chest_xrays: n must be an int >= 1, got True"),
+    ({"prevalence": -0.1}, ValueError, r"make_chest_xrays: prevalence must be a finite number >= 0 and <= 1, got -0.1"),
+    ({"prevalence": 1.5}, ValueError, r"make_chest_xrays: prevalence must be .* <= 1, got 1.5"),
+    ({"prevalence": "5%"}, TypeError, r"make_chest_xrays: prevalence must be a finite number .* got '5%'"),
+    ({"image_size": 8}, ValueError, r"make_chest_xrays: image_size must be an int >= 16, got 8"),
+    ({"mass_contrast": -1.0}, ValueError, r"make_chest_xrays: mass_contrast must be a finite number >= 0, got -1.0"),
+    ({"noise": -0.1}, ValueError, r"make_chest_xrays: noise must be a finite number >= 0"),
+    ({"rib_contrast": -0.1}, ValueError, r"make_chest_xrays: rib_contrast must be a finite number >= 0"),
+    ({"variation": 3.0}, ValueError, r"make_chest_xrays: variation must be a finite number >= 0 and <= 2, got 3.0"),
     ({"mass_radius": 2.0}, TypeError, r"make_chest_xrays: mass_radius must be a \(low, high\)"),
-    ({"mass_radius": (2.0, 1.0)}, ValueError, r"mass_radius high must be in \[2.0, 2.5\], got 1.0"),
-    ({"mass_radius": (0.1, 1.0)}, ValueError, r"mass_radius low must be in \[0.5, "),
-    ({"mass_radius": (1.0, 3.0)}, ValueError, r"mass_radius high must be in \[1.0, 2.5\]"),
+    ({"mass_radius": (2.0, 1.0)}, ValueError, r"mass_radius high must be a finite number >= 2.0 and <= 2.5, got 1.0"),
+    ({"mass_radius": (0.1, 1.0)}, ValueError, r"mass_radius low must be a finite number >= 0.5 and <= 2.5, got 0.1"),
+    ({"mass_radius": (1.0, 3.0)}, ValueError, r"mass_radius high must be a finite number >= 1.0 and <= 2.5, got 3.0"),
     ({"seed": "x"}, TypeError, r"make_chest_xrays: seed must be an int"),
     ({"seed": -1}, ValueError, r"make_chest_xrays: seed must be >= 0"),
 ])
@@ -243,9 +245,9 @@ def test_shapes_come_brighter_and_darker_than_their_background():
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    ({"n": 0}, ValueError, r"make_shapes: n must be >= 1, got 0"),
-    ({"n": 1.5}, TypeError, r"make_shapes: n must be an int, got float"),
-    ({"image_size": 15}, ValueError, r"make_shapes: image_size must be >= 16, got 15"),
+    ({"n": 0}, ValueError, r"make_shapes: n must be an int >= 1, got 0"),
+    ({"n": 1.5}, TypeError, r"make_shapes: n must be an int >= 1, got 1.5"),
+    ({"image_size": 15}, ValueError, r"make_shapes: image_size must be an int >= 16, got 15"),
     ({"seed": 1.0}, TypeError, r"make_shapes: seed must be an int"),
 ])
 def test_make_shapes_rejects_bad_arguments(kwargs, error, match):
@@ -453,7 +455,7 @@ def test_load_image_csv_names_missing_columns_and_lists_the_present_ones(xray_fo
 def test_load_image_csv_names_a_missing_image_file(xray_folder):
     csv_path, folder, _ = xray_folder
     (folder / "b.png").unlink()
-    with pytest.raises(FileNotFoundError, match=r"load_image_csv: image file .*b\.png does not exist"):
+    with pytest.raises(FileNotFoundError, match=r"load_image_csv: .*labels\.csv data row 2: image file .*b\.png does not exist"):
         load_image_csv(csv_path, folder)
 
 
@@ -469,7 +471,7 @@ def test_load_image_csv_rejects_bad_arguments(xray_folder, tmp_path):
     csv_path, folder, _ = xray_folder
     with pytest.raises(TypeError, match=r"load_image_csv: label_columns must be a list .* got the string 'Mass'"):
         load_image_csv(csv_path, folder, label_columns="Mass")
-    with pytest.raises(ValueError, match=r"load_image_csv: image_size must be >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"load_image_csv: image_size must be an int >= 1, got 0"):
         load_image_csv(csv_path, folder, image_size=0)
     with pytest.raises(FileNotFoundError, match=r"load_image_csv: csv_path .*nope\.csv does not exist"):
         load_image_csv(str(tmp_path / "nope.csv"), folder)
@@ -519,11 +521,11 @@ def test_patient_split_is_seeded():
 
 @pytest.mark.parametrize("ids, fractions, error, match", [
     ([1, 2], (0.5, 0.6), ValueError, r"patient_split: fractions must be positive and sum to 1, got \(0.5, 0.6\)"),
-    ([1, 2], (1.2, -0.2), ValueError, r"patient_split: fractions entry must be in \[0.0, 1.0\], got 1.2"),
+    ([1, 2], (1.2, -0.2), ValueError, r"patient_split: fractions entry must be a finite number >= 0 and <= 1, got 1.2"),
     ([1, 2], (1.0, 0.0), ValueError, r"patient_split: fractions must be positive"),
     ([1, 2], 0.8, TypeError, r"patient_split: fractions must be a non-empty tuple of numbers, got 0.8"),
     ([1, 2], (), TypeError, r"patient_split: fractions must be a non-empty tuple"),
-    ([1, 2], ("a", "b"), TypeError, r"patient_split: fractions entry must be a number, got str"),
+    ([1, 2], ("a", "b"), TypeError, r"patient_split: fractions entry must be a finite number .* got 'a'"),
     ([], (1.0,), ValueError, r"patient_split: patient_ids must be a non-empty 1-D sequence, got shape \(0,\)"),
     ([[1, 2]], (1.0,), ValueError, r"patient_ids must be a non-empty 1-D sequence, got shape \(1, 2\)"),
 ])
@@ -546,3 +548,92 @@ def test_has_leakage_works_on_string_ids_and_arrays():
     assert has_leakage(np.array(["p1", "p2"]), ["p3", "p2"])
     assert not has_leakage(np.array(["p1", "p2"]), np.array(["p3"]))
     assert not has_leakage([], ["p1"])
+
+
+# ---------------------------------------------------------------------------------------------
+# The real X-rays shipped with tinymed; MD5 sums; where to download a missing file
+
+def test_load_pneumonia_gives_the_shipped_balanced_splits():
+    sizes = {}
+    for split in ("train", "val", "test"):
+        images, labels = datasets.load_pneumonia(split)
+        assert images.dtype == np.float32 and images.shape[1:] == (1, 28, 28)
+        assert 0 <= images.min() and images.max() <= 1 and labels.dtype == np.int64
+        sizes[split] = (len(labels), int(labels.sum()))
+    assert sizes == {"train": (2428, 1214), "val": (270, 135), "test": (468, 234)}
+
+
+def test_load_pneumonia_at_a_prevalence_keeps_every_normal_and_a_seeded_share_of_pneumonia():
+    _, full = datasets.load_pneumonia("train")
+    images, labels = datasets.load_pneumonia("train", prevalence=0.05, seed=3)
+    assert (labels == 0).sum() == 1214 and labels.sum() == round(0.05 * 1214 / 0.95)  # 64
+    again, _ = datasets.load_pneumonia("train", prevalence=0.05, seed=3)
+    other, _ = datasets.load_pneumonia("train", prevalence=0.05, seed=4)
+    assert np.array_equal(images, again) and not np.array_equal(images, other)
+    with pytest.raises(ValueError, match=r"load_pneumonia: split must be one of 'train', 'val', 'test', got 'dev'"):
+        datasets.load_pneumonia("dev")
+
+
+def test_the_shipped_file_has_its_readme_licence_and_md5():
+    folder = os.path.dirname(datasets.pneumonia_path())
+    with open(datasets.pneumonia_path(), "rb") as file:
+        digest = hashlib.md5(file.read()).hexdigest()
+    with open(datasets.pneumonia_path() + ".md5") as file:
+        assert file.read().split() == [digest, "pneumoniamnist_balanced.npz"]
+    with open(os.path.join(folder, "README.md")) as file:
+        readme = file.read()
+    assert digest in readme and "Yang" in readme and "Kermany" in readme and "CC BY 4.0" in readme
+    with open(os.path.join(folder, "LICENSE.md")) as file:
+        assert "creativecommons.org/licenses/by/4.0" in file.read()
+
+
+def test_a_damaged_copy_of_a_known_file_is_refused_by_its_md5(tmp_path):
+    damaged = bytearray(open(datasets.pneumonia_path(), "rb").read())
+    damaged[-100] ^= 0xFF
+    path = tmp_path / "pneumoniamnist_balanced.npz"
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(ValueError, match=r"its MD5 sum is [0-9a-f]{32} but pneumoniamnist_balanced\.npz's "
+                                         r"published sum is 3062d8c693378b506564f35a50301b11: the file is damaged"):
+        load_medmnist(str(path))
+    renamed = tmp_path / "my_xrays.npz"  # a name tinymed does not know: no sum to check
+    renamed.write_bytes(open(datasets.pneumonia_path(), "rb").read())
+    assert load_medmnist(str(renamed), "val")[1].shape == (270,)
+
+
+def test_a_file_named_as_medmnist_publishes_it_must_have_medmnists_md5(tmp_path):
+    path = write_npz(tmp_path / "pneumoniamnist.npz", train_images=np.zeros((2, 3, 3), np.uint8),
+                     train_labels=np.zeros((2, 1), np.uint8))
+    with pytest.raises(ValueError, match=r"published sum is 28209eda62fecd6e6a2d98b1501bb15f: .* download it "
+                                         r"again from https://zenodo\.org/records/10519652/files/pneumoniamnist\.npz"):
+        load_medmnist(path)
+
+
+def test_a_missing_medmnist_file_says_where_to_download_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"breastmnist_64\.npz: no such file\. MedMNIST files are downloaded "
+                                                r"from https://zenodo\.org/records/10519652/files/breastmnist_64\.npz"
+                                                r"\?download=1, .*datasets\.load_pneumonia\(\)"):
+        load_medmnist(str(tmp_path / "breastmnist_64.npz"))
+
+
+@pytest.mark.parametrize("labels, prevalence, n_pos, n_neg", [
+    ([0] * 90 + [1] * 10, 0.05, 5, 90),     # too many positives: round(0.05 * 90 / 0.95) = 5 of them kept
+    ([0] * 90 + [1] * 10, 0.5, 10, 10),     # too many negatives: as many as the positives
+    ([0] * 10 + [1] * 10, 0.001, 1, 10),    # at least one positive
+])
+def test_imbalanced_subset_keeps_the_rarer_class_whole_and_draws_the_other(labels, prevalence, n_pos, n_neg):
+    y = np.array(labels)
+    keep = datasets.imbalanced_subset(y, prevalence, seed=0)
+    assert np.all(np.diff(keep) > 0)
+    assert (y[keep] == 1).sum() == n_pos and (y[keep] == 0).sum() == n_neg
+
+
+@pytest.mark.parametrize("labels, prevalence, error, match", [
+    ([0, 1, 2], 0.1, ValueError, r"imbalanced_subset: labels must be \(N,\) of 0 and 1 with both classes"),
+    ([0, 0, 0], 0.1, ValueError, r"with both classes, got shape \(3,\) and values \[0\]"),
+    ([0, 1], 0.0, ValueError, r"imbalanced_subset: prevalence must be a finite number > 0 and < 1, got 0.0"),
+    ([0, np.nan], 0.5, ValueError, r"imbalanced_subset: labels (hold|contain) NaN at positions \[1\]"),
+])
+def test_imbalanced_subset_refuses_labels_that_are_not_binary_and_prevalences_outside_0_1(labels, prevalence,
+                                                                                          error, match):
+    with pytest.raises(error, match=match):
+        datasets.imbalanced_subset(labels, prevalence)

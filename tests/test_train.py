@@ -180,3 +180,18 @@ def test_a_loader_without_labels_is_named_in_fit():
     # predict needs no labels from an array, and keeps working on a loader of (x, y)
     assert train.predict(model, x).shape == (20, 1)
     assert train.predict(model, loaders(x, y)[1]).shape == (20, 1)
+
+
+def test_progress_bars_show_only_on_a_terminal_unless_asked(monkeypatch, capsys):
+    """progress=None (the default) follows stderr.isatty(): no hundreds of redrawn bars in a log."""
+    import sys
+    x, y = separable()
+    for tty, progress, drawn in ((False, None, False), (True, None, True), (False, True, True), (True, False, False)):
+        monkeypatch.setattr(sys.stderr, "isatty", lambda: tty)
+        model = mlp()
+        train.fit(model, nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.1), loaders(x, y)[0],
+                  progress=progress)
+        assert ("epoch 1/1" in capsys.readouterr().err) == drawn, (tty, progress)
+    with pytest.raises(TypeError, match=r"fit: progress must be True or False, got 'yes'"):
+        train.fit(model, nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.1), loaders(x, y)[0],
+                  progress="yes")

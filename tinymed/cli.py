@@ -1,18 +1,23 @@
 """The command line: `tinymed demo` and `tinymed pretrain` (`python -m tinymed ...` runs it too).
 
     tinymed demo                       six ways to train on rare masses, compared (see tinymed.demo)
+    tinymed demo --data pneumonia      the same on real chest X-rays shipped with tinymed (offline)
     tinymed demo --data FILE.npz       the same on a MedMNIST file with one binary label
     tinymed pretrain --out FILE.npz    train SimpleCNN on make_shapes: the shipped weights
+
+Progress bars show only when the output is a terminal (`--no-progress` turns them off there too).
 
 Bad arguments end with a one-line message on stderr and exit status 2, as argparse's own errors
 do; the library's ValueError / FileNotFoundError about the user's input are turned into such a
 message here, at the boundary, instead of a traceback.
 """
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -48,11 +53,7 @@ _seed = _number_type(int, lambda v: v >= 0, "an integer >= 0")
 _prevalence = _number_type(float, lambda v: 0 < v < 1, "a fraction strictly between 0 and 1")
 
 
-def build_parser():
-    parser = _Parser(prog="tinymed", description="tinymed: deep learning for medical imaging "
-                                                 "in pure NumPy.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
-
+def _add_demo(commands):
     d = commands.add_parser(
         "demo", help="train SimpleCNN six ways on rare disease and compare them",
         description="Train the same SimpleCNN six ways (plain BCE, weighted BCE, oversampling, "
@@ -61,8 +62,9 @@ def build_parser():
                     "figures. Without --data it uses synthetic chest X-ray phantoms.")
     d.add_argument("--out", default="tinymed-demo", metavar="DIR",
                    help="folder for the PNG figures (created; default ./tinymed-demo)")
-    d.add_argument("--data", metavar="FILE.npz",
-                   help="a MedMNIST .npz file with one binary label, e.g. pneumoniamnist.npz")
+    d.add_argument("--data", metavar="pneumonia|FILE.npz",
+                   help="'pneumonia': the real chest X-rays shipped with tinymed (no download); "
+                        "or a MedMNIST .npz file with one binary label, e.g. breastmnist.npz")
     d.add_argument("--prevalence", type=_prevalence, default=0.05, metavar="P",
                    help="fraction of positives in training (default 0.05)")
     d.add_argument("--epochs", type=_positive_int, metavar="N",
@@ -70,11 +72,13 @@ def build_parser():
                         f"with --quick)")
     d.add_argument("--seed", type=_seed, default=0, metavar="S",
                    help="the same seed gives the same table (default 0)")
-    d.add_argument("--threads", type=_positive_int, default=1, metavar="N",
-                   help="BLAS threads (default 1: faster for these small matrices, see tinymed.threads)")
+    _add_common(d)
     d.add_argument("--quick", action="store_true",
                    help="a seconds-long run on tiny data (also: TINYMED_QUICK=1)")
+    return d
 
+
+def _add_pretrain(commands):
     p = commands.add_parser(
         "pretrain", help="train SimpleCNN on the shapes data set (the shipped weights)",
         description="Train SimpleCNN(num_classes=%d) on datasets.make_shapes with cross-entropy, "
@@ -83,12 +87,25 @@ def build_parser():
                     % len(datasets.SHAPE_CLASSES))
     p.add_argument("--out", required=True, metavar="FILE.npz", help="the weight file to write")
     p.add_argument("--epochs", type=_positive_int, default=PRETRAIN_DEFAULTS["epochs"], metavar="N")
-    p.add_argument("--threads", type=_positive_int, default=1, metavar="N",
-                   help="BLAS threads (default 1, see tinymed.threads)")
     p.add_argument("--seed", type=_seed, default=PRETRAIN_DEFAULTS["seed"], metavar="S")
     p.add_argument("--n", type=_positive_int, default=PRETRAIN_DEFAULTS["n"], metavar="N",
                    help="training images (default %(default)s)")
-    parser.commands = {"demo": d, "pretrain": p}
+    _add_common(p)
+    return p
+
+
+def _add_common(command):
+    command.add_argument("--threads", type=_positive_int, metavar="N",
+                         help="BLAS threads (default: tinymed's policy, see tinymed.threads)")
+    command.add_argument("--no-progress", action="store_true",
+                         help="no progress bars (they show only on a terminal anyway)")
+
+
+def build_parser():
+    parser = _Parser(prog="tinymed", description="tinymed: deep learning for medical imaging "
+                                                 "in pure NumPy.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+    parser.commands = {"demo": _add_demo(commands), "pretrain": _add_pretrain(commands)}
     return parser
 
 
@@ -107,6 +124,8 @@ def run_demo(args, parser):
     try:
         if args.data is None:
             split = demo.synthetic_split(args.prevalence, args.seed, settings)
+        elif args.data == "pneumonia":
+            split = demo.pneumonia_split(args.prevalence, args.seed, settings, quick)
         else:
             split = demo.medmnist_split(args.data, args.prevalence, args.seed, settings, quick)
         demo.check_split(split)
@@ -114,13 +133,17 @@ def run_demo(args, parser):
         os.makedirs(args.out, exist_ok=True)
     except (ValueError, OSError) as error:  # OSError: a missing file, an --out we cannot create
         parser.error(str(error))
-    demo.run(split, settings, args.seed, args.out, progress=True)
+    demo.run(split, settings, args.seed, args.out, progress=_progress(args))
     print(f"Total time: {time.perf_counter() - start:.1f} s"
           + (" (quick mode: tiny data, the numbers mean nothing)" if quick else ""))
     return 0
 
 
-def pretrain(out, epochs, seed, n, progress=True, stream=None):
+def _progress(args):
+    return False if args.no_progress else None  # None: bars only on a terminal (train.fit)
+
+
+def pretrain(out, epochs, seed, n, progress=None, stream=None):
     """Train SimpleCNN(num_classes=len(SHAPE_CLASSES)) on `n` shapes images (32x32) for
     `epochs` epochs (Adam, lr 3e-3 annealed by a cosine to 0, batch 64), measure its accuracy
     on max(n // 4, 200) fresh images, and save it to `out` (a .npz weight file) with metadata,
@@ -170,20 +193,32 @@ def run_pretrain(args, parser):
         parser.error(f"--out must name a .npz file, got {args.out}")
     if not os.path.isdir(folder):
         parser.error(f"--out {args.out}: the folder {folder} does not exist")
+    try:  # before training, not after: a trial file where the weights will go
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        parser.error(f"--out {args.out}: cannot write into the folder {folder} "
+                     f"({error.strerror or error}); choose a folder you can write to")
     if args.n < 2 * len(datasets.SHAPE_CLASSES):
         parser.error(f"--n must be at least {2 * len(datasets.SHAPE_CLASSES)} (two images per "
                      f"class), got {args.n}")
-    pretrain(args.out, args.epochs, args.seed, args.n)
+    pretrain(args.out, args.epochs, args.seed, args.n, progress=_progress(args))
     return 0
+
+
+# command name -> run(args, its parser) -> exit status; build_parser adds each one's parser
+RUNNERS = {"demo": run_demo, "pretrain": run_pretrain}
 
 
 def main(argv=None):
     """Run the command line with `argv` (default: sys.argv[1:]); return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    run = {"demo": run_demo, "pretrain": run_pretrain}[args.command]
+    run = RUNNERS[args.command]
+    n_threads = getattr(args, "threads", None)
+    limit = contextlib.nullcontext() if n_threads is None else threads.blas_threads(n_threads)
     try:
-        with threads.blas_threads(args.threads):
+        with limit:
             return run(args, parser.commands[args.command])
     except KeyboardInterrupt:
         print(f"tinymed {args.command}: interrupted", file=sys.stderr)

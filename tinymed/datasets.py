@@ -1,23 +1,82 @@
 """Data sets: synthetic chest X-ray phantoms and "shapes" pre-training data (drawn in
-`tinymed.synthetic`), MedMNIST .npz files, a CSV + image-folder loader, and a patient-level
-split with its leakage check.
+`tinymed.synthetic` and `tinymed.synthetic_findings`), real chest X-rays shipped with the
+package (`load_pneumonia`), MedMNIST .npz files, a CSV + image-folder loader, and a
+patient-level split with its leakage check.
 
 Plain NumPy, no autograd. Images come out as float32 arrays (N, C, H, W) with values in [0, 1],
 labels as int64.
 """
 import csv
+import hashlib
 import os
 import zipfile
 
 import numpy as np
 
+from tinymed import validate
 from tinymed.random import get_generator
-from tinymed.synthetic import SHAPE_CLASSES, _check_int, _check_real, make_chest_xrays, make_shapes
+from tinymed.synthetic import SHAPE_CLASSES, make_chest_xrays, make_shapes
+from tinymed.synthetic_findings import FINDINGS, make_chest_findings
 
 __all__ = [
-    "SHAPE_CLASSES", "has_leakage", "load_image_csv", "load_medmnist", "make_chest_xrays", "make_shapes",
-    "patient_split",
+    "FINDINGS", "SHAPE_CLASSES", "has_leakage", "imbalanced_subset", "load_image_csv", "load_medmnist",
+    "load_pneumonia", "make_chest_findings", "make_chest_xrays", "make_shapes", "patient_split",
+    "pneumonia_path",
 ]
+
+REALDATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "realdata")
+PNEUMONIA_FILE = "pneumoniamnist_balanced.npz"
+MEDMNIST_RECORD = "https://zenodo.org/records/10519652"
+
+
+# ----------------------------------------------------------------------------------------------
+# MedMNIST files, and the real X-rays shipped with tinymed
+
+def _known_md5():
+    """File name -> MD5 sum: MedMNIST's published sums (from its medmnist/info.py) and the
+    shipped file's, read from the md5sum-format lists in tinymed/realdata."""
+    sums = {}
+    for listing in ("medmnist_md5sums.txt", PNEUMONIA_FILE + ".md5"):
+        with open(os.path.join(REALDATA, listing)) as file:
+            for line in file:
+                if line.strip() and not line.startswith("#"):
+                    md5, file_name = line.split()
+                    sums[file_name] = md5
+    return sums
+
+
+_VERIFIED = set()  # (real path, size, mtime) of files whose MD5 matched: a large file is hashed once
+
+
+def _check_md5(path, name):
+    """When the file's name is a known one, its MD5 must be the published one."""
+    base = os.path.basename(path)
+    expected = _known_md5().get(base)
+    stat = os.stat(path)
+    key = (os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
+    if expected is None or key in _VERIFIED:
+        return
+    digest = hashlib.md5()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected:
+        fix = ("reinstall tinymed (pip install --force-reinstall tinymed)" if base == PNEUMONIA_FILE
+               else f"download it again from {MEDMNIST_RECORD}/files/{base}?download=1")
+        raise ValueError(f"{name}: its MD5 sum is {digest.hexdigest()} but {base}'s published sum "
+                         f"is {expected}: the file is damaged or incomplete (an interrupted "
+                         f"download?); {fix}")
+    _VERIFIED.add(key)
+
+
+def _missing_file(path, name):
+    base = os.path.basename(path)
+    where = (f"{MEDMNIST_RECORD}/files/{base}?download=1" if base in _known_md5()
+             else f"{MEDMNIST_RECORD} (e.g. pneumoniamnist.npz)")
+    return FileNotFoundError(
+        f"{name}: no such file. MedMNIST files are downloaded from {where}, or by "
+        f"`pip install medmnist` (into ~/.medmnist); tinymed ships real chest X-rays offline: "
+        f"datasets.load_pneumonia()")
 
 
 def load_medmnist(path, split="train"):
@@ -25,7 +84,10 @@ def load_medmnist(path, split="train"):
 
     The layout is MedMNIST's: ``{split}_images`` uint8 (N, H, W) or (N, H, W, 3) and
     ``{split}_labels`` integers (N, 1) or (N, C), splits "train", "val", "test". The file is
-    read with ``allow_pickle=False``, so loading it can never run code.
+    read with ``allow_pickle=False``, so loading it can never run code. When the file's name is
+    one MedMNIST publishes (``pneumoniamnist.npz``, ``chestmnist_64.npz``, ...), its MD5 sum
+    must be the published one (a damaged download is refused, not half read); a missing file's
+    message says where to download it.
 
     Returns:
         images (N, 1, H, W) or (N, 3, H, W) float32 = uint8 / 255, channels first as PyTorch's
@@ -34,7 +96,8 @@ def load_medmnist(path, split="train"):
     """
     name = f"load_medmnist: {path}"
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"{name}: no such file")
+        raise _missing_file(path, name)
+    _check_md5(path, name)
     unreadable = (ValueError, OSError, EOFError, zipfile.BadZipFile)
     try:
         archive = np.load(path, allow_pickle=False)
@@ -46,7 +109,12 @@ def load_medmnist(path, split="train"):
         raise ValueError(f"{name}: not an .npz archive but a single {type(archive).__name__}")
     with archive:
         wanted = (f"{split}_images", f"{split}_labels")
-        if not set(wanted) <= set(archive.files):
+        present = [key for key in wanted if key in archive.files]
+        if len(present) == 1:
+            missing = wanted[1 - wanted.index(present[0])]
+            raise ValueError(f"{name}: has {present[0]} but no {missing}; a MedMNIST file holds "
+                             f"both for every split (its entries: {sorted(archive.files)})")
+        if not present:
             splits = sorted({k.rsplit("_", 1)[0] for k in archive.files
                              if k.endswith(("_images", "_labels"))})
             raise ValueError(f"{name}: split {split!r} is not in the file; its splits are {splits}")
@@ -57,6 +125,10 @@ def load_medmnist(path, split="train"):
                 raise ValueError(f"{name}: holds pickled objects, "
                                  "which tinymed never loads") from None
             raise ValueError(f"{name}: not a readable .npz file ({error})") from None
+    for key, value in zip(wanted, (images, labels)):
+        if not isinstance(value, np.ndarray):  # NumPy hands back a member without .npy header as bytes
+            raise ValueError(f"{name}: entry {key} is not a NumPy array (no .npy header); "
+                             f"the file is not a MedMNIST file or is damaged")
     if images.dtype != np.uint8 or images.ndim not in (3, 4) or images.shape[3:] not in ((), (3,)):
         raise ValueError(f"{name}: {split}_images must be uint8 (N, H, W) or (N, H, W, 3), "
                          f"got {images.dtype} {images.shape}")
@@ -70,14 +142,86 @@ def load_medmnist(path, split="train"):
     return images.astype(np.float32) / 255, labels[:, 0] if labels.shape[1] == 1 else labels
 
 
-def _read_grey(path, name):
+def pneumonia_path():
+    """The path of the real chest X-rays shipped with tinymed (see tinymed/realdata/README.md)."""
+    return os.path.join(REALDATA, PNEUMONIA_FILE)
+
+
+def imbalanced_subset(labels, prevalence, seed=None):
+    """Indices (ascending) of a subset of a 0/1 labelled set with the given prevalence: the
+    class that is too frequent is subsampled at random, the other kept whole. Too many
+    positives: keep every negative and round(prevalence * n_neg / (1 - prevalence)) positives,
+    at least one; too many negatives: the mirror image.
+
+    labels: (N,) of 0/1 with both classes; prevalence: strictly between 0 and 1;
+    seed: int, numpy.random.Generator or None (the library's default Generator).
+    """
+    name = "imbalanced_subset"
+    y = validate.labels(labels, f"{name}: labels")
+    if y.ndim != 1 or not np.isin(y, (0, 1)).all() or len(np.unique(y)) != 2:
+        raise ValueError(f"{name}: labels must be (N,) of 0 and 1 with both classes, got shape "
+                         f"{y.shape} and values {np.unique(y)[:6].tolist()}")
+    prevalence = validate.real(prevalence, f"{name}: prevalence", above=0, below=1)
+    rng = get_generator(seed, name=f"{name}: seed")
+    negatives, positives = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
+    if y.mean() > prevalence:
+        wanted = max(1, round(prevalence * len(negatives) / (1 - prevalence)))
+        keep = np.r_[negatives, rng.choice(positives, wanted, replace=False)]
+    else:
+        wanted = max(1, round((1 - prevalence) * len(positives) / prevalence))
+        keep = np.r_[positives, rng.choice(negatives, min(wanted, len(negatives)), replace=False)]
+    return np.sort(keep)
+
+
+def load_pneumonia(split="train", prevalence=None, seed=0):
+    """Real paediatric chest X-rays, shipped with tinymed: PneumoniaMNIST (MedMNIST v2, Yang et
+    al., Scientific Data 2023; from Kermany et al., Cell 2018; CC BY 4.0), a class-balanced
+    subset of 3,166 images at 28x28 (train 2,428, val 270, test 468; half with pneumonia).
+    Its MD5 sum is checked on every load; no network is needed.
+
+    Args:
+        split: "train", "val" or "test".
+        prevalence: None keeps the split as it is (50% pneumonia); a number strictly between 0
+            and 1 keeps a random subset at that prevalence (``imbalanced_subset``), e.g. 0.05 for
+            a screening-like training set.
+        seed: the subset's seed (int, Generator, or None for the library's default Generator).
+
+    Returns:
+        images (N, 1, 28, 28) float32 in [0, 1], labels (N,) int64 (1 = pneumonia).
+    """
+    split = validate.one_of(split, "load_pneumonia: split", ("train", "val", "test"))
+    images, labels = load_medmnist(pneumonia_path(), split)
+    if prevalence is None:
+        return images, labels
+    keep = imbalanced_subset(labels, prevalence, seed)
+    return images[keep], labels[keep]
+
+
+# ----------------------------------------------------------------------------------------------
+# A CSV file and a folder of images
+
+def _image_path(image_dir, file_name, where):
+    """The file ``file_name`` names inside ``image_dir``; refused when it resolves outside
+    (``../x.png``, an absolute path elsewhere, a symbolic link pointing out)."""
+    folder = os.path.realpath(image_dir)
+    path = os.path.realpath(os.path.join(folder, file_name))
+    if os.path.commonpath([folder, path]) != folder:
+        raise ValueError(f"{where}: the image {file_name!r} resolves to {path}, outside "
+                         f"image_dir {folder}; image paths must stay inside image_dir")
+    return path
+
+
+def _read_grey(path, where):
     """One image file as grey levels (H, W) in [0, 1]: RGB averaged, alpha dropped."""
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"{name}: image file {path} does not exist")
+        raise FileNotFoundError(f"{where}: image file {path} does not exist")
     import matplotlib.image  # here, not at the top: importing matplotlib takes a while
     # PNG (8 or 16 bits) comes back as float32 in [0, 1]; other formats, read through Pillow
     # (which matplotlib requires), as their integers
-    pixels = matplotlib.image.imread(path)
+    try:
+        pixels = matplotlib.image.imread(path)
+    except (SyntaxError, OSError, ValueError) as error:  # Pillow's "not a PNG file", and the rest
+        raise ValueError(f"{where}: {path} is not an image tinymed can read ({error})") from None
     if pixels.dtype.kind in "ui":
         pixels = pixels / np.float32(np.iinfo(pixels.dtype).max)
     if pixels.ndim == 3:
@@ -117,7 +261,7 @@ def load_image_csv(csv_path, image_dir, image_column="Image", label_columns=None
         as the CSV's strings (for ``patient_split``).
     """
     name = "load_image_csv"
-    image_size = _check_int(image_size, f"{name}: image_size", 1)
+    image_size = validate.integer(image_size, f"{name}: image_size", min=1)
     if isinstance(label_columns, str):
         raise TypeError(f"{name}: label_columns must be a list of column names or None, "
                         f"got the string {label_columns!r}")
@@ -147,7 +291,8 @@ def load_image_csv(csv_path, image_dir, image_column="Image", label_columns=None
             labels[i, j] = float(value)
     images = np.empty((len(rows), 1, image_size, image_size), dtype=np.float32)
     for i, row in enumerate(rows):
-        grey = _read_grey(os.path.join(image_dir, row[image_column] or ""), name)
+        where = f"{name}: {csv_path} data row {i + 1}"
+        grey = _read_grey(_image_path(image_dir, row[image_column] or "", where), where)
         images[i, 0] = (_area_weights(grey.shape[0], image_size) @ grey
                         @ _area_weights(grey.shape[1], image_size).T)
     return images, labels, np.array([row[patient_column] for row in rows])
@@ -183,7 +328,7 @@ def patient_split(patient_ids, fractions=(0.8, 0.1, 0.1), seed=None):
         raise TypeError(f"{name}: fractions must be a non-empty tuple of numbers, "
                         f"got {fractions!r}")
     for f in fractions:
-        _check_real(f, f"{name}: fractions entry", 0.0, 1.0)
+        validate.probability(f, f"{name}: fractions entry")
     if min(fractions) <= 0 or abs(sum(fractions) - 1) > 1e-6:
         raise ValueError(f"{name}: fractions must be positive and sum to 1, got {fractions} "
                          f"(sum {sum(fractions)})")

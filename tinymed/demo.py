@@ -1,7 +1,8 @@
 """The experiment behind `tinymed demo`: six ways to train one small CNN on a rare disease.
 
-A screening set holds few positives (masses on synthetic chest X-rays, or a MedMNIST file made
-imbalanced). The same SimpleCNN, from the same initial weights, on the same split, is trained:
+A screening set holds few positives (masses on synthetic chest X-rays, pneumonia on the real
+X-rays shipped with tinymed, or a MedMNIST file, made imbalanced). The same SimpleCNN, from the
+same initial weights, on the same split, is trained:
 
     plain BCE                 the baseline: calling everything "normal" is almost always right
     weighted BCE              w_pos = fraction of negatives, w_neg = fraction of positives
@@ -13,7 +14,7 @@ imbalanced). The same SimpleCNN, from the same initial weights, on the same spli
 Each is scored on the same test set: the AUC with a bootstrap 95% interval (how well it ranks
 cases, whatever the threshold) and, at threshold 0.5, sensitivity, specificity, PPV and NPV
 (the calls a reader would act on). `run` prints the table and sentences computed from it, and
-writes the figures.
+writes the figures (`tinymed.demo_figures`).
 """
 import os
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import expit
 
-from tinymed import data, datasets, imbalance, metrics, nn, optim, train, transfer
+from tinymed import data, datasets, demo_figures, imbalance, metrics, nn, optim, train, transfer
 from tinymed.models import SimpleCNN
 
 METHODS = ("plain BCE", "weighted BCE", "oversampling", "undersampling",
@@ -119,21 +120,29 @@ def medmnist_split(path, prevalence, seed, settings, quick=False):
     notes.append(f"{os.path.basename(path)}: {size}x{size} grey images, label 1 is positive.")
     for name in ("train", "val"):
         x, y = splits[name]
-        negatives, positives = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
-        if y.mean() <= prevalence or len(negatives) == 0:
+        if y.mean() <= prevalence or y.min() == 1:
             notes.append(f"Its {name} set is {y.mean():.1%} positive, already at most "
                          f"--prevalence {prevalence}: used as it is.")
             continue
-        wanted = max(1, round(prevalence * len(negatives) / (1 - prevalence)))
-        keep = np.sort(np.r_[negatives, rng.choice(positives, wanted, replace=False)])
+        keep = datasets.imbalanced_subset(y, prevalence, seed=rng)
         splits[name] = (x[keep], y[keep])
-        notes.append(f"Its {name} set is {y.mean():.1%} positive: kept {wanted} of its "
-                     f"{len(positives)} positives, to make it {y[keep].mean():.1%} positive "
+        notes.append(f"Its {name} set is {y.mean():.1%} positive: kept {int(y[keep].sum())} of its "
+                     f"{int(y.sum())} positives, to make it {y[keep].mean():.1%} positive "
                      f"(--prevalence {prevalence}).")
     notes.append(f"Its test set is used as it is ({splits['test'][1].mean():.1%} positive): "
                  f"PPV and NPV hold at that prevalence.")
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = splits.values()
     return Split(x_train, y_train, x_val, y_val, x_test, y_test, ("positive", "positives"), notes)
+
+
+def pneumonia_split(prevalence, seed, settings, quick=False):
+    """`medmnist_split` on the real chest X-rays shipped with tinymed (datasets.load_pneumonia's
+    file): the training and validation sets cut down to `prevalence`, the test set balanced."""
+    split = medmnist_split(datasets.pneumonia_path(), prevalence, seed, settings, quick)
+    split.positive = ("pneumonia", "pneumonia cases")
+    split.notes[0] = ("Real paediatric chest X-rays shipped with tinymed (PneumoniaMNIST, MedMNIST v2, "
+                      "CC BY 4.0; see tinymed/realdata/README.md): 28x28 grey, label 1 is pneumonia.")
+    return split
 
 
 def check_split(split):
@@ -195,11 +204,12 @@ def _recipe(name, split, settings, seeds):
             f"{with_weights}")
 
 
-def train_all(split, settings, seed, progress=True, out=None):
+def train_all(split, settings, seed, progress=None, out=None):
     """Train the six methods in turn and predict the test set. All start from the same initial
     weights (the pre-trained ones then replace their features) and shuffle with the same
     stream. After each epoch: BatchNorm statistics recomputed on 256 training images
-    (`train.update_bn`), then the validation loss and AUC."""
+    (`train.update_bn`), then the validation loss and AUC. `progress`: as `train.fit`'s (None:
+    bars only when the output is a terminal)."""
     init, order, bn = np.random.SeedSequence(seed).spawn(3)
     seeds = {"init": init, "order": order}
     bn_images = split.x_train[np.random.default_rng(bn).permutation(len(split.x_train))[:256]]
@@ -224,12 +234,14 @@ def train_all(split, settings, seed, progress=True, out=None):
 
 def measure(results, y, seed, n_bootstraps):
     """One dict per method: the AUC as a BootstrapCI (the same resamples for every method), TP
-    and FN, sensitivity, specificity, PPV and NPV at threshold 0.5, seconds, images per epoch."""
+    and FN, sensitivity, specificity, PPV and NPV at threshold 0.5, seconds, images per epoch,
+    and the validation loss and AUC per epoch."""
     rows = []
     for r in results:
         c = metrics.confusion_counts(y, r.scores)
         rows.append({"name": r.name, "seconds": r.seconds, "per_epoch": r.per_epoch,
-                     "tp": c.tp, "fn": c.fn,
+                     "tp": c.tp, "fn": c.fn, "val_loss": r.history.val_loss,
+                     "val_auc": r.history.val_auc,
                      "auc": metrics.bootstrap_ci(metrics.roc_auc, y, r.scores,
                                                  n_bootstraps=n_bootstraps, seed=seed),
                      **{key: fn(y, r.scores) for key, fn in (
@@ -263,10 +275,15 @@ def findings(rows, positives="masses"):
     in specificity, which AUC differences are larger than the bootstrap intervals, what the
     pre-trained features did, and how much data each method drew."""
     plain, others = rows[0], rows[1:]
-    share = ("it misses most of them." if plain["tp"] < plain["fn"] else "half of them."
-             if plain["tp"] == plain["fn"] else "most of them, on this run.")
-    lines = [f"Plain BCE finds {plain['tp']} of the {plain['tp'] + plain['fn']} test {positives} "
-             f"at threshold 0.5 (sensitivity {plain['sens']:.2f}): {share}"]
+    total = plain["tp"] + plain["fn"]
+    if plain["tp"] == 0:
+        found, share = f"none of the {total}", "it calls every one of them normal."
+    else:
+        found = f"{plain['tp']} of the {total}"
+        share = ("it misses most of them." if plain["tp"] < plain["fn"] else "half of them."
+                 if plain["tp"] == plain["fn"] else "most of them, on this run.")
+    lines = [f"Plain BCE finds {found} test {positives} at threshold 0.5 "
+             f"(sensitivity {plain['sens']:.2f}): {share}"]
     raised = [r for r in others if r["tp"] > plain["tp"]]
     if raised:
         lines.append("Sensitivity rose above plain BCE's with " + _names(raised)
@@ -297,6 +314,7 @@ def findings(rows, positives="masses"):
         clear = [r for r in remedies if test(r)]
         if clear:
             lines.append(f"AUC interval clearly {verdict} plain BCE's: {_names(clear)}.")
+    lines.extend(_miscalibrated(remedies))
     frozen, tuned = rows[4], rows[5]
     scratch = max(rows[:4], key=lambda r: r["auc"].estimate)
     verdict = ("above" if tuned["auc"].low > scratch["auc"].high else
@@ -311,60 +329,25 @@ def findings(rows, positives="masses"):
     return lines
 
 
-# ----------------------------------------------------------------------------------------------
-# Figures
+def _miscalibrated(rows):
+    """A sentence for each method whose validation loss rose by more than 10% from its lowest
+    while its validation AUC stayed within 0.02 of its best: the ranking held, the
+    probabilities drifted (balanced training makes them too high at a low prevalence)."""
+    lines = []
+    for r in rows:
+        loss, auc = np.asarray(r["val_loss"]), np.asarray(r["val_auc"])
+        if len(loss) < 2 or np.isnan(auc).any() or loss[-1] <= 1.1 * loss.min():
+            continue
+        if auc[-1] >= auc.max() - 0.02:
+            lines.append(f"{r['name'][0].upper() + r['name'][1:]}: validation loss rose ({loss.min():.2f} -> "
+                         f"{loss[-1]:.2f}) while its validation AUC held ({auc.max():.3f} -> "
+                         f"{auc[-1]:.3f}): that is miscalibration, not overfitting (balanced training "
+                         f"pushes its probabilities up, towards p = 1.00, while it still ranks cases "
+                         f"as well); tutorial 06, section 6, shows how to correct it.")
+    return lines
 
 
-def figures(out, split, results, rows, seed):
-    """Write samples.png, roc.png, training_curves.png, filters.png and saliency.png to `out`;
-    return their paths."""
-    from matplotlib.patches import Circle
-
-    from tinymed import plots  # here: matplotlib takes a moment to import
-
-    def save(fig, name):
-        fig.savefig(os.path.join(out, name), dpi=110)
-        return os.path.join(out, name)
-
-    rng = np.random.default_rng(seed)
-    y, singular = split.y_train, split.positive[0]
-    pick = np.r_[rng.choice(np.flatnonzero(y == 1), min(8, int(y.sum())), replace=False),
-                 rng.choice(np.flatnonzero(y == 0), min(8, int(len(y) - y.sum())), replace=False)]
-    marks = None if split.train_centre is None else split.train_centre[pick]
-    paths = [save(plots.image_grid(split.x_train[pick], [singular if y[i] else "normal" for i in pick],
-                                   marks=marks, title="Training images" + (
-                                       " (red circle: the mass)" if marks is not None else "")),
-                  "samples.png")]
-    fig = plots.roc_curves({r.name: (split.y_test, r.scores) for r in results},
-                           title="ROC curves on the test set (dots: threshold 0.5)")
-    for line, r in zip(fig.axes[0].lines, rows):  # where each method's calls at 0.5 fall
-        fig.axes[0].plot(1 - r["spec"], r["sens"], "o", color=line.get_color(), markersize=6)
-    paths.append(save(fig, "roc.png"))
-    paths.append(save(plots.training_curves(
-        {r.name: r.history for r in results},
-        title="Training curves (losses: each method's own, so weighted losses are smaller "
-              "by design; the validation AUCs compare)"), "training_curves.png"))
-    before = SimpleCNN(seed=np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0]))
-    after = transfer.load(transfer.pretrained_path())["features.0.weight"]
-    paths.append(save(plots.compare_filters(
-        before.features[0].weight.data, after, titles=("random init", "pre-trained"),
-        title="First-layer filters: as initialised, and after pre-training on shapes"),
-        "filters.png"))
-    best = results[max(range(len(rows)), key=lambda i: rows[i]["auc"].estimate)]
-    show = np.flatnonzero(split.y_test == 1)[:6]
-    fig = plots.saliency_overlay(split.x_test[show], plots.saliency(best.model, split.x_test[show]),
-                                 titles=[f"p = {best.scores[i]:.2f}" for i in show],
-                                 title=f"Saliency of {best.name} on test {split.positive[1]}"
-                                       + (" (cyan circle: the mass)" if marks is not None else ""))
-    if split.test_centre is not None:
-        for ax, (row, col) in zip(fig.axes, split.test_centre[show]):
-            ax.add_patch(Circle((col, row), split.x_test.shape[-1] / 8, fill=False,
-                                color="cyan", linewidth=1))
-    paths.append(save(fig, "saliency.png"))
-    return paths
-
-
-def run(split, settings, seed, out_dir, progress=True, out=None):
+def run(split, settings, seed, out_dir, progress=None, out=None):
     """Train, print the table and the findings, write the figures; return the table's rows."""
     for note in split.notes:
         print(note, file=out)
@@ -377,6 +360,7 @@ def run(split, settings, seed, out_dir, progress=True, out=None):
     print("\n" + format_table(rows) + "\n", file=out)
     for line in findings(rows, split.positive[1]):
         print("- " + line, file=out)
-    print(f"\nFigures: {', '.join(figures(out_dir, split, results, rows, seed))}", file=out,
-          flush=True)
+    print("\nFigures:", file=out)
+    for path in demo_figures.figures(out_dir, split, results, rows, seed):
+        print(f"  {path}: {demo_figures.FIGURE_GUIDE[os.path.basename(path)]}", file=out)
     return rows

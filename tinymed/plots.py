@@ -1,4 +1,5 @@
-"""Figures: image grids, ROC and training curves, learned filters, saliency maps.
+"""Figures: image grids, ROC and training curves (per label too), learned filters, saliency and
+Grad-CAM maps.
 
 Every function returns a `matplotlib.figure.Figure` (made without pyplot, so it works with no
 screen); save it with `fig.savefig("roc.png")`, or let a notebook display it.
@@ -8,9 +9,9 @@ import io
 import numpy as np
 from matplotlib import figure
 
-
-from tinymed import metrics
+from tinymed import metrics, validate
 from tinymed.autograd import Tensor
+from tinymed.nn.module import Module
 
 
 class Figure(figure.Figure):
@@ -124,6 +125,23 @@ def compare_filters(before, after, titles=("before", "after"), title="First-laye
     return fig
 
 
+def _in_eval_mode(model, run):
+    """Call `run()` with `model` in eval mode; restore every submodule's mode after."""
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        return run()
+    finally:
+        for m, mode in modes:
+            m.training = mode
+
+
+def _input(model, images):
+    """The images as a Tensor of the model's dtype that requires grad (its .grad: d / d pixel)."""
+    dtype = next(iter(model.parameters())).dtype
+    return Tensor(np.asarray(images), dtype=dtype, requires_grad=True)
+
+
 def saliency(model, images):
     """Vanilla gradient saliency: |d logit / d pixel| for each image (N, C, H, W) -> (N, H, W).
 
@@ -131,28 +149,132 @@ def saliency(model, images):
     ask for the gradient with respect to the input, which shows the pixels whose change would
     move the prediction most. The model runs in eval mode; its mode is restored.
     """
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        dtype = next(iter(model.parameters())).dtype
-        x = Tensor(np.asarray(images), dtype=dtype, requires_grad=True)
-        model(x)[:, 0].sum().backward()
-    finally:
-        for m, mode in modes:
-            m.training = mode
-    return np.abs(x.grad).max(axis=1)
+    x = _input(model, images)
+    _in_eval_mode(model, lambda: model(x)[:, 0].sum().backward())
+    return np.abs(np.asarray(x.grad)).max(axis=1)
+
+
+def _bilinear(n_in, n_out):
+    """(n_out, n_in) linear interpolation with half-pixel centres (OpenCV's INTER_LINEAR, as the
+    course resizes; PyTorch's interpolate(mode="bilinear", align_corners=False)): output pixel i
+    reads the input at s = (i + 0.5) n_in / n_out - 0.5, clamped to [0, n_in - 1], mixing the
+    two pixels around s in proportion to their nearness."""
+    s = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
+    low = np.floor(s).astype(int)
+    high = np.minimum(low + 1, n_in - 1)
+    weights = np.zeros((n_out, n_in))
+    np.add.at(weights, (np.arange(n_out), low), 1 - (s - low))
+    np.add.at(weights, (np.arange(n_out), high), s - low)
+    return weights
+
+
+def grad_cam(model, images, layer, target=0):
+    """Grad-CAM (Selvaraju et al., 2017), as the course draws it: where in the image the
+    evidence for output `target` lies, seen from `layer`. (N, C, H, W) -> (N, H, W) in [0, 1].
+
+        A      = the output of `layer` (N, K, h, w), recorded by a forward hook
+        dA     = d score / d A, the score being the logit `target` (backward; A.retain_grad())
+        alpha  = dA averaged over the h x w positions (N, K): how much each channel matters
+        map    = sum_k alpha_k A_k (N, h, w), resized to (H, W) bilinearly,
+                 then ReLU (keep what speaks for the target) and divided by its maximum
+
+    An image whose map is nowhere positive gets all zeros. `layer` is a module of `model`
+    whose output has a spatial layout, usually the last convolution block (for SimpleCNN,
+    `model.features[10]`, the last ReLU, 8x8 at 32x32 input). The model runs once, in eval
+    mode (its modes are restored); it is the model's own forward and backward, nothing is
+    recomputed by hand.
+    """
+    if not isinstance(model, Module):
+        raise TypeError(f"grad_cam: model must be an nn.Module, got {type(model).__name__}")
+    if not any(m is layer for m in model.modules()):
+        raise ValueError(f"grad_cam: layer must be a module of model (e.g. model.features[10]), "
+                         f"got {type(layer).__name__}, which model does not contain")
+    validate.ndim(np.asarray(images), "grad_cam: images", 4, "(N, C, H, W)")
+    target = validate.integer(target, "grad_cam: target", min=0)
+    recorded = []
+
+    def record(module, inputs, output):
+        output.retain_grad()
+        recorded.append(output)
+
+    def forward_and_backward():
+        x = _input(model, images)
+        handle = layer.register_forward_hook(record)
+        try:
+            scores = model(x)
+        finally:
+            handle.remove()
+        if target >= scores.shape[1]:
+            raise ValueError(f"grad_cam: target must be an output index < {scores.shape[1]}, got {target}")
+        if len(recorded) != 1 or recorded[0].ndim != 4:
+            shape = tuple(recorded[0].shape) if recorded else None
+            raise ValueError(f"grad_cam: layer must run once and give (N, K, h, w) maps; it ran "
+                             f"{len(recorded)} time(s), output shape {shape}")
+        scores[:, target].sum().backward()  # images are independent in eval mode: one backward
+        return np.asarray(recorded[0].data), np.asarray(recorded[0].grad)
+
+    activations, grads = _in_eval_mode(model, forward_and_backward)
+    alpha = grads.mean(axis=(2, 3))
+    maps = np.einsum("nk,nkhw->nhw", alpha, activations)
+    height, width = np.asarray(images).shape[2:]
+    maps = _bilinear(maps.shape[1], height) @ maps @ _bilinear(maps.shape[2], width).T
+    maps = np.maximum(maps, 0)
+    peak = maps.max(axis=(1, 2), keepdims=True)
+    return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)
 
 
 def saliency_overlay(images, maps, titles=None, ncols=6, title="Saliency"):
-    """Images in grey with their saliency maps (N, H, W) over them in colour."""
+    """Images in grey with maps (N, H, W) over them in colour, each map scaled to its maximum.
+
+    `maps` may also be a dict {name: (N, H, W) maps}, e.g. {"saliency": ..., "Grad-CAM": ...}:
+    then each image gets one column and each kind of map one row, named on the left.
+    """
     images = np.asarray(images)
     images = images[:, 0] if images.ndim == 4 else images
-    fig, axes = _grid(len(images), ncols, size=1.9)
-    for i, (ax, image, heat) in enumerate(zip(axes, images, maps)):
-        ax.imshow(image, cmap="gray", vmin=0, vmax=1)
-        ax.imshow(heat / (heat.max() or 1.0), cmap="inferno", alpha=0.5, vmin=0, vmax=1)
-        if titles is not None:
-            ax.set_title(titles[i], fontsize=8)
+    rows = maps if isinstance(maps, dict) else {None: maps}
+    n = len(images)
+    if len(rows) == 1:
+        fig, axes = _grid(n, ncols, size=1.9)
+        axes = axes[None, :n]
+    else:
+        fig = Figure(figsize=(1.9 * n, 1.9 * len(rows) + 0.4), layout="constrained")
+        axes = fig.subplots(len(rows), n, squeeze=False)
+    for row, (name, heats) in zip(axes, rows.items()):
+        for i, (ax, image, heat) in enumerate(zip(row, images, heats)):
+            ax.imshow(image, cmap="gray", vmin=0, vmax=1)
+            ax.imshow(heat / (heat.max() or 1.0), cmap="inferno", alpha=0.5, vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if titles is not None and row is axes[0]:
+                ax.set_title(titles[i], fontsize=8)
+        if name is not None:
+            row[0].set_ylabel(name, fontsize=9)
+    fig.suptitle(title)
+    return fig
+
+
+def roc_per_label(y, scores, names, title="ROC curve per label"):
+    """One ROC panel per label of a multi-label problem.
+
+    y: (N, K) 0/1; scores: {method name: (N, K) scores}, one curve per method in each panel;
+    names: the K label names (titles, with each label's prevalence in the set).
+    """
+    y = np.asarray(y)
+    validate.ndim(y, "roc_per_label: y", 2, "(N, K)")
+    if len(names) != y.shape[1]:
+        raise ValueError(f"roc_per_label: names has {len(names)} entries but y has {y.shape[1]} labels")
+    fig = Figure(figsize=(3.2 * len(names), 3.6), layout="constrained")
+    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    for k, (ax, label) in enumerate(zip(axes, names)):
+        for method, s in scores.items():
+            s = np.asarray(s)[:, k]
+            fpr, tpr, _ = metrics.roc_curve(y[:, k], s)
+            ax.plot(fpr, tpr, label=f"{method} ({metrics.roc_auc(y[:, k], s):.2f})")
+        ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
+        ax.set(title=f"{label} ({y[:, k].mean():.0%} of images)", xlabel="1 - specificity")
+        ax.set_aspect("equal")
+        ax.legend(fontsize=7, loc="lower right", title="AUC", title_fontsize=7)
+    axes[0].set_ylabel("sensitivity")
     fig.suptitle(title)
     return fig
 

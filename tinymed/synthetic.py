@@ -7,27 +7,12 @@ in [0, 1], labels int64.
 """
 import numpy as np
 
+from tinymed import validate
 from tinymed.random import get_generator
 
 SHAPE_CLASSES = ("disc", "square", "triangle", "cross", "ring", "star", "stripes", "checkerboard")
 
 _CHUNK_PIXELS = 2 ** 17  # pixels drawn at once: temporaries stay in cache, memory stays bounded
-
-
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_real(value, name, low, high=np.inf):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
-    return float(value)
 
 
 def _sigmoid(z):
@@ -180,8 +165,38 @@ def _mass_centres(rng, p, radius, size, candidates=32, rounds=50):
     return np.stack([(gy + 1) * size / 2 - 0.5, (gx + 1) * size / 2 - 0.5], axis=1)
 
 
-def _render_chests(p, size, rib_contrast, rng):
-    """Draw the images (N, S, S) and their lung masks (N, S, S) for the parameters ``p``."""
+def _add_discs(attenuation, centre, radius, contrast, size):
+    """Add a soft-edged disc of extra attenuation to each image (N, S, S) whose ``contrast``
+    (N,) is not 0: ``centre`` (N, 2) (row, col) and ``radius`` (N,) in pixels (a mass, a
+    nodule)."""
+    scale = np.float32(size / 32)
+    inside = np.flatnonzero(contrast)
+    pixels = np.arange(size, dtype=np.float32)
+    centre = centre[inside].astype(np.float32)
+    r = np.sqrt((pixels[None, None, :] - _col(centre[:, 1])) ** 2
+                + (pixels[None, :, None] - _col(centre[:, 0])) ** 2)
+    attenuation[inside] += _col(contrast[inside]) * _sigmoid((_col(radius[inside]) - r) / (0.35 * scale))
+
+
+def _draw_chests(p, size, rib_contrast, rng, findings=None):
+    """Images (N, 1, S, S) and lung masks (N, S, S) for the parameters ``p`` (one (N, ...)
+    array per key), drawn a chunk of images at a time."""
+    n = len(p["scale"])
+    images = np.empty((n, 1, size, size), dtype=np.float32)
+    lungs = np.empty((n, size, size), dtype=bool)
+    chunk = max(1, _CHUNK_PIXELS // size ** 2)
+    for start in range(0, n, chunk):
+        part = {key: value[start:start + chunk] for key, value in p.items()}
+        images[start:start + chunk, 0], lungs[start:start + chunk] = _render_chests(
+            part, size, np.float32(rib_contrast), rng, findings)
+    return images, lungs
+
+
+def _render_chests(p, size, rib_contrast, rng, findings=None):
+    """Draw the images (N, S, S) and their lung masks (N, S, S) for the parameters ``p``.
+    ``findings(attenuation, p, x, y, lungs)``, when given, adds more to the attenuation
+    (N, S, S) in place, before exposure and noise (x, y: the body frame; lungs: the lung
+    level, negative inside)."""
     x, y = _frame(size, p["shift"], p["scale"], p["angle"])
     edge = np.float32(1.5 / size)
     ax = np.abs(x)
@@ -201,18 +216,13 @@ def _render_chests(p, size, rib_contrast, rng):
     attenuation = (0.78 * body + 0.12 * _sigmoid(-mediastinum / edge) + 0.08 * spine
                    + 0.1 * _sigmoid(-heart / edge) - 0.55 * _sigmoid(-lungs / edge)
                    + rib_contrast * ribs + 0.15 * clavicles)
-    # the mass: a soft-edged disc of extra attenuation, in pixel units, in the positives only
-    scale = np.float32(size / 32)
-    with_mass = np.flatnonzero(p["mass_contrast"])
-    pixels = np.arange(size, dtype=np.float32)
-    centre = p["mass_centre"][with_mass].astype(np.float32)
-    r = np.sqrt((pixels[None, None, :] - _col(centre[:, 1])) ** 2
-                + (pixels[None, :, None] - _col(centre[:, 0])) ** 2)
-    attenuation[with_mass] += (_col(p["mass_contrast"][with_mass])
-                               * _sigmoid((_col(p["mass_radius"][with_mass]) - r) / (0.35 * scale)))
+    _add_discs(attenuation, p["mass_centre"], p["mass_radius"], p["mass_contrast"], size)
+    if findings is not None:
+        findings(attenuation, p, x, y, lungs)
     # exposure, then the detector: blur and quantum-like noise whose spread grows with the signal
     images = np.clip(attenuation / 1.05, 0, 1) ** _col(p["gamma"])
     images = _col(p["brightness"]) + _col(p["contrast"]) * images
+    scale = np.float32(size / 32)
     widest = 0.85 * scale  # the largest blur: 0.55 + 0.15 * variation, at variation 2
     images = _gaussian_blur(images, p["blur"] * scale, int(np.ceil(3 * widest)))
     noise = rng.standard_normal(images.shape, dtype=np.float32)
@@ -267,17 +277,17 @@ def make_chest_xrays(n, prevalence=0.05, image_size=32, seed=None, *, mass_contr
     prevalence 0 and 1 gives the same bodies, without and with a mass (twin images).
     """
     name = "make_chest_xrays"
-    n = _check_int(n, f"{name}: n", 1)
-    prevalence = _check_real(prevalence, f"{name}: prevalence", 0.0, 1.0)
-    image_size = _check_int(image_size, f"{name}: image_size", 16)
-    mass_contrast = _check_real(mass_contrast, f"{name}: mass_contrast", 0.0)
-    noise = _check_real(noise, f"{name}: noise", 0.0)
-    rib_contrast = _check_real(rib_contrast, f"{name}: rib_contrast", 0.0)
-    variation = _check_real(variation, f"{name}: variation", 0.0, 2.0)
+    n = validate.integer(n, f"{name}: n", min=1)
+    prevalence = validate.probability(prevalence, f"{name}: prevalence")
+    image_size = validate.integer(image_size, f"{name}: image_size", min=16)
+    mass_contrast = validate.non_negative(mass_contrast, f"{name}: mass_contrast")
+    noise = validate.non_negative(noise, f"{name}: noise")
+    rib_contrast = validate.non_negative(rib_contrast, f"{name}: rib_contrast")
+    variation = validate.real(variation, f"{name}: variation", min=0, max=2)
     if not (isinstance(mass_radius, (tuple, list)) and len(mass_radius) == 2):
         raise TypeError(f"{name}: mass_radius must be a (low, high) pair, got {mass_radius!r}")
-    low = _check_real(mass_radius[0], f"{name}: mass_radius low", 0.5)
-    high = _check_real(mass_radius[1], f"{name}: mass_radius high", low, 2.5)
+    low = validate.real(mass_radius[0], f"{name}: mass_radius low", min=0.5, max=2.5)
+    high = validate.real(mass_radius[1], f"{name}: mass_radius high", min=low, max=2.5)
     rng = get_generator(seed, name=f"{name}: seed")
 
     p = _chest_parameters(rng, n, np.float32(variation), np.float32(noise))
@@ -288,13 +298,7 @@ def make_chest_xrays(n, prevalence=0.05, image_size=32, seed=None, *, mass_contr
     labels[rng.permutation(n)[:round(n * prevalence)]] = 1
     p["mass_contrast"] = strength * labels.astype(np.float32)  # a negative: its twin, no mass
 
-    images = np.empty((n, 1, image_size, image_size), dtype=np.float32)
-    lungs = np.empty((n, image_size, image_size), dtype=bool)
-    chunk = max(1, _CHUNK_PIXELS // image_size ** 2)
-    for start in range(0, n, chunk):
-        part = {key: value[start:start + chunk] for key, value in p.items()}
-        images[start:start + chunk, 0], lungs[start:start + chunk] = _render_chests(
-            part, image_size, np.float32(rib_contrast), rng)
+    images, lungs = _draw_chests(p, image_size, rib_contrast, rng)
     if not return_info:
         return images, labels
     positive = (labels == 1)[:, None]
@@ -355,8 +359,8 @@ def make_shapes(n, image_size=32, seed=None):
     Returns:
         images (N, 1, S, S) float32 in [0, 1] and labels (N,) int64 in [0, len(SHAPE_CLASSES)).
     """
-    n = _check_int(n, "make_shapes: n", 1)
-    image_size = _check_int(image_size, "make_shapes: image_size", 16)
+    n = validate.integer(n, "make_shapes: n", min=1)
+    image_size = validate.integer(image_size, "make_shapes: image_size", min=16)
     rng = get_generator(seed, name="make_shapes: seed")
     labels = rng.permutation(np.arange(n) % len(SHAPE_CLASSES)).astype(np.int64)
     polarity = np.where(rng.random(n) < 0.5, -1, 1).astype(np.float32)
@@ -402,6 +406,3 @@ def _render_shapes(p, size, rng):
     images += _col(p["noise"]) * rng.standard_normal(u.shape, dtype=np.float32)
     return np.clip(images, 0, 1)
 
-
-# ----------------------------------------------------------------------------------------------
-# Files: MedMNIST .npz, CSV + image folder

@@ -8,13 +8,14 @@ One step of training is always the same five lines, and `fit` is those lines in 
     loss.backward()                   # backward: d loss / d every parameter
     optimizer.step()                  # move each parameter against its gradient
 """
+import sys
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 from tqdm import tqdm  # the text bar: works in terminals and notebooks, with no widget library
 
-from tinymed import metrics
+from tinymed import metrics, validate
 from tinymed.autograd import Tensor, no_grad
 from tinymed.nn.layers import BatchNorm1d, BatchNorm2d
 from tinymed.nn.module import Module
@@ -96,13 +97,15 @@ def _check_parts(where, model, loss_fn=None):
         raise TypeError(f"{where}: loss_fn must be a loss such as nn.BCEWithLogitsLoss() (an instance), got {what}")
 
 
-def fit(model, loss_fn, optimizer, train_loader, epochs=1, val_loader=None, progress=True,
+def fit(model, loss_fn, optimizer, train_loader, epochs=1, val_loader=None, progress=None,
         on_epoch_end=None):
     """Train `model` for `epochs` passes over `train_loader`; return a `History`.
 
     train_loader / val_loader: iterables of (x, y) NumPy batches, x (N, C, H, W) or (N, D),
     y (N,) or (N, L) (a DataLoader). Labels (N,) for (N, 1) outputs are reshaped to (N, 1).
-    progress: show a tqdm bar per epoch with the running loss.
+    progress: show a tqdm bar per epoch with the running loss; None (the default) shows it only
+        when the output (stderr, where tqdm writes) is a terminal, so that a log file does not
+        fill with hundreds of redrawn bars.
     on_epoch_end: called as `on_epoch_end(model, epoch)` after each epoch's training, before
         the validation, e.g. `lambda model, epoch: train.update_bn(model, images)` or a
         learning-rate schedule's step.
@@ -115,8 +118,8 @@ def fit(model, loss_fn, optimizer, train_loader, epochs=1, val_loader=None, prog
     _check_loader(train_loader, "fit: train_loader")
     if val_loader is not None:
         _check_loader(val_loader, "fit: val_loader")
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"fit: epochs must be an int >= 1, got {epochs!r}")
+    epochs = validate.integer(epochs, "fit: epochs", min=1)
+    progress = sys.stderr.isatty() if progress is None else validate.boolean(progress, "fit: progress")
     history = History()
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
@@ -201,8 +204,7 @@ def predict(model, x_or_loader, batch_size=256):
     x_or_loader: an array (N, ...) or a loader of (x, y) batches. Runs in eval mode (dropout
     off, BatchNorm on its running statistics) under no_grad, and restores the model's mode.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"predict: batch_size must be an int >= 1, got {batch_size!r}")
+    batch_size = validate.integer(batch_size, "predict: batch_size", min=1)
     _check_parts("predict", model)
     if not isinstance(x_or_loader, (np.ndarray, Tensor)):
         _check_loader(x_or_loader, "predict: x_or_loader (when not an array)")
