@@ -298,3 +298,12 @@ def test_demo_help_offers_the_shipped_pneumonia_data_and_no_progress(capsys):
         cli.main(["demo", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "'pneumonia': the real chest X-rays shipped with tinymed" in text and "--no-progress" in text
+
+
+def test_tinymed_homework_is_a_subcommand_of_the_top_level_command(capsys):
+    from tinymed import cli
+
+    assert cli.main(["homework", "list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("autograd", "cnn", "weighted_loss", "resampling", "transfer", "evaluation"):
+        assert any(line.startswith(name) for line in out.splitlines()), name

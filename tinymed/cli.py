@@ -4,6 +4,7 @@
     tinymed demo --data pneumonia      the same on real chest X-rays shipped with tinymed (offline)
     tinymed demo --data FILE.npz       the same on a MedMNIST file with one binary label
     tinymed pretrain --out FILE.npz    train SimpleCNN on make_shapes: the shipped weights
+    tinymed homework list|make|grade   graded assignments for instructors (see tinymed.homework)
 
 Progress bars show only when the output is a terminal (`--no-progress` turns them off there too).
 
@@ -23,6 +24,7 @@ import time
 import numpy as np
 
 from tinymed import data, datasets, demo, nn, optim, threads, train, transfer
+from tinymed.homework import cli as homework_cli
 from tinymed.models import SimpleCNN
 
 PRETRAIN_DEFAULTS = {"epochs": 12, "seed": 0, "n": 8000}
@@ -105,7 +107,8 @@ def build_parser():
     parser = _Parser(prog="tinymed", description="tinymed: deep learning for medical imaging "
                                                  "in pure NumPy.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
-    parser.commands = {"demo": _add_demo(commands), "pretrain": _add_pretrain(commands)}
+    parser.commands = {"demo": _add_demo(commands), "pretrain": _add_pretrain(commands),
+                       "homework": homework_cli.add_parser(commands)}
     return parser
 
 
@@ -207,7 +210,7 @@ def run_pretrain(args, parser):
 
 
 # command name -> run(args, its parser) -> exit status; build_parser adds each one's parser
-RUNNERS = {"demo": run_demo, "pretrain": run_pretrain}
+RUNNERS = {"demo": run_demo, "pretrain": run_pretrain, "homework": lambda args, parser: homework_cli.run(args)}
 
 
 def main(argv=None):
