@@ -110,6 +110,26 @@ def test_conv2d_matches_the_loop_definition(geometry, with_bias, seed):
 
 
 @st.composite
+def grouped_dilated_geometry(draw):
+    groups, (kh, kw) = draw(st.integers(1, 3)), (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation, padding = (draw(st.integers(1, 3)), draw(st.integers(1, 3))), (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    H = draw(st.integers(max(1, dilation[0] * (kh - 1) + 1 - 2 * padding[0]), 8))
+    W = draw(st.integers(max(1, dilation[1] * (kw - 1) + 1 - 2 * padding[1]), 8))
+    C, O = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    return (draw(st.integers(1, 2)), C, H, W), (O, C // groups, kh, kw), stride, padding, dilation, groups
+
+
+@given(grouped_dilated_geometry(), st.integers(0, 2**16))
+def test_conv2d_with_groups_and_dilation_matches_the_loop_definition(geometry, seed):
+    x_shape, w_shape, stride, padding, dilation, groups = geometry
+    x, w, b = randn(*x_shape, seed=seed), randn(*w_shape, seed=seed + 1), randn(w_shape[0], seed=seed + 2)
+    out = conv2d(tm.tensor(x), tm.tensor(w), tm.tensor(b), stride=stride, padding=padding, dilation=dilation, groups=groups)
+    expected = ref.conv2d_loops(x, w, b, stride, padding, dilation, groups)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
+
+
+@st.composite
 def pool_geometry(draw):
     kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     ph, pw = draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))

@@ -10,22 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinymed as tm
+from test_conv import distinct, leaf, randn
 from tinymed import parallel
 from tinymed.nn import conv, conv_fast, pooling
-
-
-def randn(*shape, seed=0, dtype=np.float64):
-    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
-
-
-def distinct(*shape, seed=0):
-    """Values at least 0.1 apart, so a max never changes under a finite-difference nudge."""
-    values = np.random.default_rng(seed).permutation(int(np.prod(shape))) * 0.1
-    return values.reshape(shape).astype(np.float64)
-
-
-def leaf(array):
-    return tm.tensor(array, requires_grad=True)
 
 
 def grads_of(fn, arrays, g_seed=9):

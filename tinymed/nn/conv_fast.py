@@ -67,6 +67,10 @@ class _Grid:
             return flat[:, :, start : start + self.out_h * self.Wp].reshape(n_c + (self.out_h, self.Wp))
         return padded[:, :, dh * i : dh * i + sh * self.out_h : sh, dw * j : dw * j + sw * self.out_w : sw]
 
+    def cols_bytes(self, x):
+        """Bytes of one image's im2col columns: what a block of images is sized by."""
+        return x.shape[1] * self.kernel[0] * self.kernel[1] * self.out_h * self.row_len * x.itemsize
+
     def zeros(self, n_c, dtype):
         """A zero gradient of the padded images' shape."""
         return np.zeros(n_c + (self.Hp + self.extra, self.Wp), dtype)
@@ -114,7 +118,7 @@ class Conv2d(Function):
             if bias is not None:
                 out[rows] += bias[:, None, None]
 
-        parallel.run(one_block, parallel.blocks(N, w.size // O * groups * grid.out_h * grid.row_len * x.itemsize))
+        parallel.run(one_block, parallel.blocks(N, grid.cols_bytes(x)))
         ctx.save_for_backward(x, weight)
         ctx.grid, ctx.groups = grid, groups
         return out
@@ -143,7 +147,7 @@ class Conv2d(Function):
             # long L axis in the rows, where the BLAS runs it faster.
             return np.matmul(cols, g_rows.transpose(0, 1, 3, 2)).sum(axis=0)  # (groups, CKK/g, O/g)
 
-        partial_dw = parallel.run(one_block, parallel.blocks(N, w.size // O * groups * grid.out_h * grid.row_len * x.itemsize))
+        partial_dw = parallel.run(one_block, parallel.blocks(N, grid.cols_bytes(x)))
         dw = sum(partial_dw).transpose(0, 2, 1).reshape(weight.shape) if need_w else None
         if len(ctx.needs_input_grad) == 2:
             return dx, dw
@@ -169,7 +173,7 @@ class MaxPool2d(Function):
         def one_block(rows):
             out[rows], argmax[rows] = max_and_argmax(grid.pad(x[rows], value=-np.inf), grid)
 
-        parallel.run(one_block, parallel.blocks(x.shape[0], out[:1].nbytes * 4))
+        parallel.run(one_block, parallel.blocks(x.shape[0], x[:1].nbytes))
         ctx.save_for_backward(argmax)
         ctx.grid = grid
         return out
@@ -187,7 +191,7 @@ class MaxPool2d(Function):
                 grid.window(dpadded, *divmod(entry, kw))[...] += g[rows] * (argmax[rows] == entry)
             dx[rows] = grid.inside(dpadded)
 
-        parallel.run(one_block, parallel.blocks(g.shape[0], dx[:1].nbytes * 4))
+        parallel.run(one_block, parallel.blocks(g.shape[0], dx[:1].nbytes))
         return dx
 
 
@@ -237,7 +241,7 @@ class AvgPool2d(Function):
                     out[rows] += grid.window(padded, i, j)
             out[rows] /= divisor
 
-        parallel.run(one_block, parallel.blocks(x.shape[0], out[:1].nbytes * 4))
+        parallel.run(one_block, parallel.blocks(x.shape[0], x[:1].nbytes))
         ctx.grid, ctx.divisor = grid, divisor
         return out
 
@@ -254,5 +258,5 @@ class AvgPool2d(Function):
                     grid.window(dpadded, i, j)[...] += share
             dx[rows] = grid.inside(dpadded)
 
-        parallel.run(one_block, parallel.blocks(g.shape[0], dx[:1].nbytes * 4))
+        parallel.run(one_block, parallel.blocks(g.shape[0], dx[:1].nbytes))
         return dx

@@ -159,7 +159,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     a NaN is the maximum. With return_indices, also returns (N, C, H', W') int64 indices of each
     maximum in its flattened H*W input plane. As torch.nn.functional.max_pool2d.
     """
-    kernel, stride, dilation, padding = _pool_options("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
+    kernel, stride, dilation, padding = _pool_options("max_pool2d", x, kernel_size, stride, padding, dilation,
+                                                      ceil_mode)
     out = conv_fast.MaxPool2d.apply(x, kernel=kernel, stride=stride, padding=padding, dilation=dilation)
     if not validate.boolean(return_indices, "max_pool2d: return_indices"):
         return out
