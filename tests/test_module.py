@@ -587,7 +587,7 @@ def test_sequential_from_a_dict_uses_its_keys():
 def test_sequential_bad_entries_and_indices_are_clear_errors():
     with pytest.raises(TypeError, match="Sequential: entry 1 must be a Module, got function"):
         Sequential(TinyReLU(), lambda x: x)
-    with pytest.raises(IndexError, match="Sequential: index 2 is out of range for 2 modules"):
+    with pytest.raises(IndexError, match="Sequential: index 2 is out of range for 2 entries"):
         Sequential(TinyReLU(), TinyReLU())[2]
     with pytest.raises(TypeError, match="Sequential: index must be an int or a slice, got str"):
         Sequential(TinyReLU())["0"]

@@ -13,29 +13,25 @@ or `nn.WeightedBCELoss(from_logits=True)` (one output per label) or `nn.CrossEnt
 (one output per class). Both take `seed`, drawn from in construction order, so the same seed
 builds the same network.
 """
-import numbers
-
-from tinymed.autograd import Tensor
-from tinymed.nn.layers import AvgPool2d, BatchNorm2d, Conv2d, GlobalAvgPool2d, Linear, MaxPool2d, ReLU
+from tinymed import validate
+from tinymed.nn.activation import ReLU
 from tinymed.nn.containers import Sequential
+from tinymed.nn.layers import AvgPool2d, Conv2d, GlobalAvgPool2d, Linear, MaxPool2d
 from tinymed.nn.module import Module
+from tinymed.nn.normalization import BatchNorm2d
 from tinymed.tensor_methods import concatenate
 from tinymed.random import get_generator
 
 
 def _positive_int(value, name, where):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{where}: {name} must be an int >= 1, got {value!r}")
-    return int(value)
+    return validate.integer(value, f"{where}: {name}", min=1)
 
 
 def _check_images(model, x, min_size, why):
-    """x must be a batch of images (N, C, H, W) at least min_size x min_size."""
+    """x must be a batch of images (N, C, H, W) at least min_size x min_size: the model knows
+    how much its pools shrink them (the layers check the rest: channels, dtype)."""
     where = type(model).__name__
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{where}: expected a tinymed Tensor of images (N, C, H, W), got {type(x).__name__}")
-    if x.ndim != 4:
-        raise ValueError(f"{where}: expected images of shape (N, C, H, W), got x.shape={tuple(x.shape)}")
+    validate.ndim(x, f"{where}: x", 4, "(N, C, H, W)")
     if x.shape[2] < min_size or x.shape[3] < min_size:
         channels_last = x.shape[3] in (1, 3) and x.shape[1] >= min_size
         hint = "; channels-last images (N, H, W, C)? use x.transpose(0, 3, 1, 2)" if channels_last else ""

@@ -19,16 +19,14 @@ Targets and weights are constants: no gradient flows to them. The course's losse
 `binary_cross_entropy[_with_logits]` also take soft labels in [0, 1], as PyTorch does. Unlike
 PyTorch, targets outside [0, 1] raise a ValueError.
 """
-from numbers import Real
-
 import numpy as np
 
-from tinymed import ops
+from tinymed import ops, validate
 from tinymed.autograd import Function, Tensor
 
 __all__ = [
-    "binary_cross_entropy_with_logits", "binary_cross_entropy", "cross_entropy",
-    "weighted_binary_cross_entropy", "focal_loss",
+    "binary_cross_entropy_with_logits", "binary_cross_entropy", "cross_entropy", "nll_loss",
+    "mse_loss", "l1_loss", "weighted_binary_cross_entropy", "focal_loss",
 ]
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -64,13 +62,12 @@ class _BinaryCrossEntropy(Function):
 
 
 def _check_reduction(fn, reduction, allowed=REDUCTIONS):
-    if not isinstance(reduction, str) or reduction not in allowed:
-        raise ValueError(f"{fn}: reduction must be one of {', '.join(map(repr, allowed))}, got {reduction!r}")
-    return reduction
+    return validate.one_of(reduction, f"{fn}: reduction", allowed)
 
 
 def _as_input(fn, name, x):
-    """The prediction as a float Tensor (a NumPy array becomes a constant tensor of its dtype)."""
+    """The prediction as a non-empty float Tensor (a NumPy array becomes a constant tensor of its
+    dtype). Empty is refused: the mean of no losses is nan, and an empty batch is a bug upstream."""
     if not isinstance(x, Tensor):
         try:
             x = Tensor(x)
@@ -78,7 +75,7 @@ def _as_input(fn, name, x):
             raise TypeError(f"{fn}: {name} must be a Tensor or an array of floats, got {type(x).__name__}") from None
     if x.dtype.kind != "f":
         raise TypeError(f"{fn}: {name} must be a float tensor, got dtype {x.dtype}")
-    return x
+    return validate.not_empty(x, f"{fn}: {name}")
 
 
 def _as_target(fn, target):
@@ -151,17 +148,20 @@ def _label_weights(fn, name, w, shape=None):
     return arr
 
 
-def _check_number(fn, name, value, lo, hi=np.inf):
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{fn}: {name} must be a number, got {type(value).__name__}")
-    if not lo <= value <= hi:
-        raise ValueError(f"{fn}: {name} must be a number in [{lo}, {hi}], got {value!r}")
-
-
 def _check_alpha(fn, alpha):
     # None or a negative alpha switches alpha weighting off (as torchvision); above 1 is a mistake.
-    if alpha is not None:
-        _check_number(fn, "alpha", alpha, -np.inf, 1.0)
+    return None if alpha is None else validate.real(alpha, f"{fn}: alpha", max=1)
+
+
+def _check_epsilon(fn, epsilon, from_logits):
+    """With probabilities, log(p + epsilon) must stay finite at p = 0, so epsilon > 0 (the
+    gradient there is then -1 / epsilon, large but finite); logits do not use epsilon."""
+    from_logits = validate.boolean(from_logits, f"{fn}: from_logits")
+    epsilon = validate.non_negative(epsilon, f"{fn}: epsilon")
+    if epsilon == 0 and not from_logits:
+        raise ValueError(f"{fn}: epsilon must be > 0 with probabilities (from_logits=False), or "
+                         f"log(p + epsilon) is -inf at p = 0 or 1; got 0.0 (the default is 1e-7)")
+    return epsilon
 
 
 def _reduce(loss, reduction):
@@ -218,8 +218,9 @@ def binary_cross_entropy(probs, target, weight=None, reduction="mean"):
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
-def _class_indices(fn, t, shape):
-    """Integer class indices of shape (N, d1, ...) for logits of shape (N, C, d1, ...)."""
+def _class_indices(fn, t, shape, ignore_index):
+    """Class indices (N, d1, ...) for logits of shape (N, C, d1, ...) -> (index, keep): the
+    indices as ints (0 where ignored) and the mask of targets that count (!= ignore_index)."""
     expected = shape[:1] + shape[2:]
     if t.shape != expected:
         raise ValueError(
@@ -229,32 +230,59 @@ def _class_indices(fn, t, shape):
     fractional = t != np.round(t)
     if fractional.any():
         raise ValueError(f"{fn}: class indices in target must be whole numbers, found {t[fractional][:5].tolist()}")
-    bad = (t < 0) | (t >= shape[1])
+    keep = t != ignore_index
+    bad = keep & ((t < 0) | (t >= shape[1]))
     if bad.any():
         raise ValueError(
             f"{fn}: target holds class index {t[bad].flat[0]:g}, out of range for {shape[1]} classes "
-            f"(valid: 0 to {shape[1] - 1})"
+            f"(valid: 0 to {shape[1] - 1}, or ignore_index={ignore_index})"
         )
-    return t.astype(np.intp)
+    return np.where(keep, t, 0).astype(np.intp), keep
 
 
-def cross_entropy(logits, target, weight=None, reduction="mean", label_smoothing=0.0):
+def _class_inputs(fn, name, x, target, weight, ignore_index, reduction):
+    """The checks cross_entropy and nll_loss share -> (x, target array, class weights (C,))."""
+    x = _as_input(fn, name, x)
+    if x.ndim < 2:
+        raise ValueError(f"{fn}: {name} must have shape (N, C) or (N, C, d1, ...), got shape {x.shape}")
+    weight = _as_weight(fn, "weight", weight)
+    if weight is not None and weight.shape != (x.shape[1],):
+        raise ValueError(f"{fn}: weight must have one entry per class, shape ({x.shape[1]},), got shape {weight.shape}")
+    validate.integer(ignore_index, f"{fn}: ignore_index")
+    _check_reduction(fn, reduction)
+    return x, _as_target(fn, target), np.ones(x.shape[1]) if weight is None else weight
+
+
+def _one_hot(index, n_classes):
+    """(N, d1, ...) ints -> (N, C, d1, ...) float64 one-hot."""
+    return np.moveaxis(np.eye(n_classes)[index], -1, 1)
+
+
+def _class_weighted_mean(fn, loss, w, index, keep):
+    """PyTorch's "mean" for class indices: sum_i l_i / sum_i w_(y_i), over the targets kept."""
+    total_weight = float(w[index][keep].sum())
+    if total_weight == 0:  # PyTorch returns nan here
+        raise ValueError(f"{fn}: every target is ignored or its class has weight 0, so the weighted mean is undefined")
+    return loss.sum() / total_weight
+
+
+def cross_entropy(logits, target, weight=None, reduction="mean", label_smoothing=0.0, ignore_index=-100):
     """Softmax cross-entropy (PyTorch's), via a stable log_softmax over the class axis 1.
 
     logits: (N, C) or (N, C, d1, ...). target: class indices (N,) or (N, d1, ...) in [0, C)
-    (whole-number floats are accepted, since tm.tensor([0, 2]) is float), or class probabilities
-    of logits' shape. With q the one-hot target (or the given probabilities), eps = label_smoothing,
-    q' = (1 - eps) q + eps / C and w the class weights (C,) (default all 1):
+    (whole-number floats are accepted), or class probabilities of logits' shape. With q the
+    one-hot target (or the given probabilities), eps = label_smoothing, q' = (1 - eps) q + eps / C
+    and w the class weights (C,) (default all 1):
 
         l_i = -sum_c w_c q'_ic log softmax(x_i)_c
 
-    "mean" is PyTorch's weighted mean sum_i l_i / sum_i w_(y_i) for class indices (the plain mean
-    when weight is None) and sum_i l_i / N for probabilities; "sum"; "none" gives (N, d1, ...).
+    Targets equal to `ignore_index` (class indices only) count for nothing: l_i = 0.
+    "mean" is PyTorch's weighted mean sum_i l_i / sum_i w_(y_i) over the targets not ignored, for
+    class indices (the plain mean when weight is None), and sum_i l_i / N for probabilities;
+    "sum"; "none" gives (N, d1, ...). Composed from log_softmax (a Function) and tensor ops.
     """
     fn = "cross_entropy"
-    x = _as_input(fn, "logits", logits)
-    if x.ndim < 2:
-        raise ValueError(f"{fn}: logits must have shape (N, C) or (N, C, d1, ...), got shape {x.shape}")
+    x, t, w = _class_inputs(fn, "logits", logits, target, weight, ignore_index, reduction)
     n_classes = x.shape[1]
     if n_classes < 2:
         # PyTorch allows it, but softmax over one class is 1: the loss is 0 and nothing learns.
@@ -262,32 +290,67 @@ def cross_entropy(logits, target, weight=None, reduction="mean", label_smoothing
             f"{fn}: logits has one class (shape {x.shape}), so the softmax is always 1 and the loss "
             f"always 0; a one-output binary model needs binary_cross_entropy_with_logits (BCEWithLogitsLoss)"
         )
-    t = _as_target(fn, target)
-    weight = _as_weight(fn, "weight", weight)
-    if weight is not None and weight.shape != (n_classes,):
-        raise ValueError(f"{fn}: weight must have one entry per class, shape ({n_classes},), got shape {weight.shape}")
-    _check_reduction(fn, reduction)
-    _check_number(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
-
-    index = None
+    label_smoothing = validate.probability(label_smoothing, f"{fn}: label_smoothing")
     if t.shape == x.shape:
         q = t.astype(np.float64)
         outside = ~((q >= 0) & (q <= 1))
         if outside.any():
             raise ValueError(f"{fn}: class probabilities in target must be in [0, 1], found {q[outside][:5].tolist()}")
+        keep = None
     else:
-        index = _class_indices(fn, t, x.shape)
-        q = np.moveaxis(np.eye(n_classes)[index], -1, 1)  # one-hot (N, d1.., C) -> (N, C, d1..)
+        index, keep = _class_indices(fn, t, x.shape, ignore_index)
+        q = _one_hot(index, n_classes)
     q = (1 - label_smoothing) * q + label_smoothing / n_classes
-    w = np.ones(n_classes) if weight is None else weight
     w_q = q * w.reshape((n_classes,) + (1,) * (x.ndim - 2))
+    if keep is not None:
+        w_q = w_q * np.expand_dims(keep, 1)
     loss = -(ops.LogSoftmax.apply(x, axis=1) * w_q).sum(axis=1)
-    if reduction == "mean" and index is not None:
-        total_weight = float(w[index].sum())
-        if total_weight == 0:  # PyTorch returns nan here
-            raise ValueError(f"{fn}: every target's class has weight 0, so the weighted mean is undefined")
-        return loss.sum() / total_weight
+    if reduction == "mean" and keep is not None:
+        return _class_weighted_mean(fn, loss, w, index, keep)
     return _reduce(loss, reduction)
+
+
+def nll_loss(input, target, weight=None, reduction="mean", ignore_index=-100):
+    """Negative log-likelihood (PyTorch's): input are log-probabilities (N, C) or (N, C, d1, ...),
+    e.g. from log_softmax; target class indices (N,) or (N, d1, ...):
+
+        l_i = -w_(y_i) * input[i, y_i]        (0 where y_i == ignore_index)
+
+    nll_loss(log_softmax(x, 1), y) is cross_entropy(x, y). Reductions as cross_entropy's.
+    Composed: picking input[i, y_i] is a product with the one-hot target, summed over classes.
+    """
+    fn = "nll_loss"
+    x, t, w = _class_inputs(fn, "input", input, target, weight, ignore_index, reduction)
+    index, keep = _class_indices(fn, t, x.shape, ignore_index)
+    picked = _one_hot(index, x.shape[1]) * np.expand_dims(w[index] * keep, 1)
+    loss = -(x * picked).sum(axis=1)
+    if reduction == "mean":
+        return _class_weighted_mean(fn, loss, w, index, keep)
+    return _reduce(loss, reduction)
+
+
+def _regression_inputs(fn, input, target, reduction):
+    x = _as_input(fn, "input", input)
+    t = _as_target(fn, target)
+    if t.shape != x.shape:
+        raise ValueError(f"{fn}: target has shape {t.shape} but input has shape {x.shape} (PyTorch would broadcast them, with a warning)")
+    _check_reduction(fn, reduction)
+    return x, t
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean squared error (PyTorch's): l = (x - y)^2 per element, any shape, target the same
+    shape. Composed: autograd derives dl/dx = 2 (x - y). The target is a constant here."""
+    x, t = _regression_inputs("mse_loss", input, target, reduction)
+    diff = x - t
+    return _reduce(diff * diff, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    """Mean absolute error (PyTorch's): l = |x - y| per element, any shape, target the same
+    shape. Composed: dl/dx = sign(x - y) (0 where x == y, as PyTorch). The target is a constant."""
+    x, t = _regression_inputs("l1_loss", input, target, reduction)
+    return _reduce((x - t).abs(), reduction)
 
 
 def weighted_binary_cross_entropy(input, target, pos_weights, neg_weights, from_logits=True, epsilon=1e-7,
@@ -298,7 +361,9 @@ def weighted_binary_cross_entropy(input, target, pos_weights, neg_weights, from_
 
     from_logits=True: input are logits, log p = log sigmoid(x) and log(1 - p) = log sigmoid(-x)
     (stable, no epsilon). from_logits=False: input are probabilities and epsilon goes inside both
-    logs, log(p + eps) and log(1 - p + eps), as in the course's grader.
+    logs, log(p + eps) and log(1 - p + eps), as in the course's grader; there epsilon must be
+    > 0, so a probability of exactly 0 or 1 costs at most -log(eps) (16.1 for 1e-7) and its
+    gradient is at most 1 / eps, not inf (binary_cross_entropy clamps the log at -100 instead).
 
     input, target: (N,) or (N, C), target exactly 0/1. pos_weights, neg_weights: numbers, or (C,)
     one per label. Reductions: "mean" over all elements, "sum", "none" ((N,) or (N, C)), and
@@ -320,7 +385,7 @@ def weighted_binary_cross_entropy(input, target, pos_weights, neg_weights, from_
     y = _binary_target(fn, target, "input", x.shape, soft=False)
     w_pos = _label_weights(fn, "pos_weights", pos_weights, x.shape)
     w_neg = _label_weights(fn, "neg_weights", neg_weights, x.shape)
-    _check_number(fn, "epsilon", epsilon, 0.0)
+    epsilon = _check_epsilon(fn, epsilon, from_logits)
     _check_reduction(fn, reduction, REDUCTIONS + ("class_sum",))
     if from_logits:
         log_p, log_q = ops.LogSigmoid.apply(x), ops.LogSigmoid.apply(-x)
@@ -347,8 +412,8 @@ def focal_loss(logits, target, alpha=0.25, gamma=2.0, reduction="mean"):
     fn = "focal_loss"
     x = _as_input(fn, "logits", logits)
     y = _binary_target(fn, target, "logits", x.shape, soft=False)
-    _check_alpha(fn, alpha)
-    _check_number(fn, "gamma", gamma, 0.0)
+    alpha = _check_alpha(fn, alpha)
+    gamma = validate.non_negative(gamma, f"{fn}: gamma")
     _check_reduction(fn, reduction)
     z = x * (2 * y - 1)                          # the logit of the true class: p_t = sigmoid(z)
     log_pt = ops.LogSigmoid.apply(z)

@@ -19,7 +19,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from tinymed.autograd import Tensor, _as_float_dtype, get_default_dtype, no_grad
+from tinymed import validate
+from tinymed.autograd import Tensor, get_default_dtype, no_grad
 
 
 class Parameter(Tensor):
@@ -159,7 +160,11 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward(): a Module subclass must define one")
 
     def __call__(self, *args, **kwargs):
-        out = self.forward(*args, **kwargs)
+        try:
+            out = self.forward(*args, **kwargs)
+        except Exception as error:
+            _name_the_layer(error, self)
+            raise
         for hook in list(self._forward_hooks.values()):
             result = hook(self, args, out)
             out = out if result is None else result
@@ -252,16 +257,28 @@ class Module:
             p.requires_grad_(flag)
         return self
 
-    def to(self, dtype):
-        """Cast every parameter (and its grad) and every float buffer to `dtype` (float32 or
-        float64), by rebinding `.data`, so Parameter objects (held by optimizers) stay the same.
-        Integer buffers such as `num_batches_tracked` keep their dtype. Returns self."""
-        dtype = _as_float_dtype(dtype, "to: dtype")
+    def to(self, *args, device=None, dtype=None):
+        """PyTorch's `model.to(device)`, `.to(dtype)`, `.to(device, dtype)`, `.to(tensor)` (its
+        dtype), or keywords. The device must be the CPU ("cpu" or tm.device("cpu")): tinymed runs
+        on NumPy. A dtype (float32 or float64) casts every parameter (and its grad) and every
+        float buffer, by rebinding `.data`, so Parameter objects (held by optimizers) stay the
+        same; integer buffers such as `num_batches_tracked` keep their dtype. Returns self."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif (isinstance(arg, str) and not arg.startswith("float")) or type(arg).__name__ == "device":
+                device = arg
+            else:
+                dtype = arg
+        validate.device(device, "to: device")
+        if dtype is None:
+            return self
+        dtype = validate.float_dtype(dtype, "to: dtype")
         for m in self.modules():
             for p in m._parameters.values():
                 if p is not None and p.dtype != dtype:
                     p.data = p.data.astype(dtype)
-                    p.grad = None if p.grad is None else p.grad.astype(dtype)
+                    p.grad = None if p.grad is None else np.asarray(p.grad).astype(dtype)
             for name, b in m._buffers.items():
                 if b is not None and b.dtype.kind == "f":
                     m._buffers[name] = b.astype(dtype, copy=False)
@@ -442,6 +459,28 @@ class Module:
             for m, mode in modes:
                 m.training = mode
         return shapes
+
+
+def _name_the_layer(error, module):
+    """Add a note to an error raised inside `module`'s forward saying where: the innermost
+    layer writes it ("in Conv2d(1, 16, kernel_size=(3, 3), stride=(1, 1))"), and each parent
+    on the way out prefixes the child's name ("in features.0: Conv2d(...)"). F's message says
+    what was wrong; the note says in which layer, so no layer re-checks its input."""
+    where = getattr(error, "_tinymed_layer", None)
+    if where is None:
+        if str(error).startswith(f"{type(module).__name__}:"):
+            return  # the message names the module already
+        text = f"{type(module).__name__}({module.extra_repr()})"
+        error.add_note("")
+        where = error._tinymed_layer = {"path": [], "text": text, "last": module, "note": len(error.__notes__) - 1}
+    else:
+        name = next((n for n, child in module.named_children() if child is where["last"]), None)
+        if name is None:
+            return  # called as a function, not a registered child: the path would mislead
+        where["path"].insert(0, name)
+        where["last"] = module
+    path = ".".join(where["path"])
+    error.__notes__[where["note"]] = f"in {path}: {where['text']}" if path else f"in {where['text']}"
 
 
 def _join(prefix, name):
