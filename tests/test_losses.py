@@ -11,9 +11,11 @@ from hypothesis.extra import numpy as hnp
 
 import tinymed as tm
 from tinymed.nn.losses import (
-    BCEWithLogitsLoss, CrossEntropyLoss, FocalLoss, WeightedBCELoss, binary_cross_entropy,
-    binary_cross_entropy_with_logits, cross_entropy, focal_loss, weighted_binary_cross_entropy,
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, FocalLoss, L1Loss, MSELoss, NLLLoss, WeightedBCELoss,
+    binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, focal_loss, l1_loss, mse_loss,
+    nll_loss, weighted_binary_cross_entropy,
 )
+from tinymed.testing import assert_gradients
 from reference import losses_reference as ref
 
 REDUCTIONS = ["mean", "sum", "none"]
@@ -507,3 +509,81 @@ def test_cross_entropy_mean_with_every_target_weighted_zero_is_refused():
     logits = tm.tensor(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="every target is ignored or its class has weight 0"):
         cross_entropy(logits, np.array([0, 0]), weight=np.array([0.0, 1.0, 1.0]))
+
+
+# -- the losses added for PyTorch fluency: MSE, L1, NLL, BCELoss, ignore_index ------------------
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_mse_and_l1_match_their_formulas_and_finite_differences(reduction):
+    _, x, y = data(21, shape=(3, 4))
+    squares = [(a - b) ** 2 for a, b in zip(x.ravel(), y.ravel())]
+    absolutes = [abs(a - b) for a, b in zip(x.ravel(), y.ravel())]
+    for fn, per_element in ((mse_loss, squares), (l1_loss, absolutes)):
+        expected = np.reshape(ref.reduce(per_element, reduction), (3, 4) if reduction == "none" else ())
+        np.testing.assert_allclose(fn(tm.tensor(x), y, reduction=reduction).data, expected, rtol=1e-12)
+        assert_gradients(lambda x: fn(x, y, reduction=reduction), leaf(x))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("ignore", [False, True])
+def test_nll_loss_matches_the_loop_reference_and_finite_differences(reduction, ignore):
+    rng = np.random.default_rng(22)
+    log_probs, weight = rng.normal(size=(6, 4)), rng.uniform(0.2, 3, size=4)
+    target = rng.integers(0, 4, size=6)
+    if ignore:
+        target[[1, 4]] = -100
+    expected = ref.nll(log_probs, target, weight, -100, reduction)
+    np.testing.assert_allclose(nll_loss(tm.tensor(log_probs), target, weight, reduction).data, expected, rtol=1e-12)
+    assert_gradients(lambda x: nll_loss(x, target, weight, reduction), leaf(log_probs))
+
+
+def test_log_softmax_then_nll_loss_is_cross_entropy():
+    _, x, _ = data(23, shape=(5, 3))
+    y = np.array([0, 2, 1, 1, 0])
+    logits = tm.tensor(x)
+    np.testing.assert_allclose(nll_loss(tm.nn.functional.log_softmax(logits, dim=1), y).data,
+                               cross_entropy(logits, y).data, rtol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_new_losses_agree_with_pytorch(torch, reduction):
+    rng = np.random.default_rng(24)
+    x, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    for ours_loss, theirs_loss in ((MSELoss(reduction), torch.nn.MSELoss(reduction=reduction)),
+                                   (L1Loss(reduction), torch.nn.L1Loss(reduction=reduction))):
+        ours_x, torch_x = torch_pair(torch, x)
+        assert_same(theirs_loss(torch_x, torch.tensor(y)), ours_loss(ours_x, y), ours_x, torch_x)
+    weight, target = rng.uniform(0.2, 3, size=3), np.array([0, 2, -1, 1, 2])
+    log_probs = rng.normal(size=(5, 3, 2))
+    target_2d = np.stack([target, target[::-1]], axis=1)
+    ours_x, torch_x = torch_pair(torch, log_probs)
+    ours = NLLLoss(weight, reduction, ignore_index=-1)(ours_x, target_2d)
+    theirs = torch.nn.NLLLoss(torch.tensor(weight), ignore_index=-1, reduction=reduction)(torch_x, torch.tensor(target_2d))
+    assert_same(theirs, ours, ours_x, torch_x)
+    p = rng.uniform(0.01, 0.99, size=(5, 3))
+    ours_p, torch_p = torch_pair(torch, p)
+    ours = BCELoss(weight, reduction)(ours_p, (y > 0).astype(float))
+    theirs = torch.nn.BCELoss(torch.tensor(weight), reduction=reduction)(torch_p, torch.tensor((y > 0).astype(float)))
+    assert_same(theirs, ours, ours_p, torch_p)
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_ignore_index_agrees_with_pytorch(torch, reduction, label_smoothing):
+    rng = np.random.default_rng(25)
+    x, weight = rng.normal(0, 2, size=(6, 4)), rng.uniform(0.2, 3, size=4)
+    target = np.array([0, 3, 255, 1, 255, 2])
+    ours_x, torch_x = torch_pair(torch, x)
+    ours = CrossEntropyLoss(weight, reduction, label_smoothing, ignore_index=255)(ours_x, target)
+    theirs = torch.nn.CrossEntropyLoss(torch.tensor(weight), ignore_index=255, reduction=reduction,
+                                       label_smoothing=label_smoothing)
+    assert_same(theirs(torch_x, torch.tensor(target)), ours, ours_x, torch_x)
+    assert np.all(np.asarray(ours_x.grad)[[2, 4]] == 0)
+
+
+def test_cross_entropy_ignored_targets_do_not_count_in_the_mean():
+    x = tm.tensor(np.zeros((3, 2)))
+    assert cross_entropy(x, np.array([0, -100, 1])).item() == pytest.approx(math.log(2))
+    with pytest.raises(ValueError, match="every target is ignored"):
+        cross_entropy(x, np.array([-100, -100, -100]))
