@@ -39,13 +39,19 @@ from tinymed.nn import conv_fast
 from tinymed.nn.checks import tensor_input
 
 
+def out_hw(x_shape, kernel, stride, padding, dilation):
+    """(H', W'): how many positions the dilated kernel takes along each padded axis,
+    H' = (H + top + bottom - dh*(kh - 1) - 1) // sh + 1."""
+    return tuple((size + before + after - d * (k - 1) - 1) // s + 1
+                 for size, k, s, (before, after), d in zip(x_shape[2:], kernel, stride, padding, dilation))
+
+
 def im2col(x, kernel, stride, padding, dilation):
     """Images (N, C, H, W) -> columns (C*kh*kw, N*H'*W'), one column per patch.
     padding: ((top, bottom), (left, right)) zeros."""
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     x_pad = np.pad(x, ((0, 0), (0, 0)) + tuple(padding))
-    N, C, Hp, Wp = x_pad.shape
-    out_h, out_w = (Hp - dh * (kh - 1) - 1) // sh + 1, (Wp - dw * (kw - 1) - 1) // sw + 1
+    (N, C), (out_h, out_w) = x.shape[:2], out_hw(x.shape, kernel, stride, padding, dilation)
     cols = np.empty((C, kh, kw, N, out_h, out_w), x.dtype)
     for i in range(kh):
         for j in range(kw):
@@ -58,11 +64,9 @@ def im2col(x, kernel, stride, padding, dilation):
 def col2im(dcols, x_shape, kernel, stride, padding, dilation):
     """The adjoint of im2col: (C*kh*kw, N*H'*W') -> (N, C, H, W), overlaps summed."""
     (kh, kw), (sh, sw), (dh, dw), ((pt, pb), (pl, pr)) = kernel, stride, dilation, padding
-    N, C, H, W = x_shape
-    Hp, Wp = H + pt + pb, W + pl + pr
-    out_h, out_w = (Hp - dh * (kh - 1) - 1) // sh + 1, (Wp - dw * (kw - 1) - 1) // sw + 1
+    (N, C, H, W), (out_h, out_w) = x_shape, out_hw(x_shape, kernel, stride, padding, dilation)
     dcols = dcols.reshape(C, kh, kw, N, out_h, out_w)
-    dx_pad = np.zeros((N, C, Hp, Wp), dcols.dtype)
+    dx_pad = np.zeros((N, C, H + pt + pb, W + pl + pr), dcols.dtype)
     for i in range(kh):
         for j in range(kw):
             dx_pad[:, :, dh * i : dh * i + sh * out_h : sh, dw * j : dw * j + sw * out_w : sw] += (
@@ -71,8 +75,8 @@ def col2im(dcols, x_shape, kernel, stride, padding, dilation):
 
 
 class Conv2d(Function):
-    """x (N, C, H, W), weight (O, C/groups, kh, kw), optional bias (O,) -> (N, O, H', W'),
-    H' = (H + top + bottom - dh*(kh - 1) - 1) // sh + 1 (W' alike).
+    """x (N, C, H, W), weight (O, C/groups, kh, kw), optional bias (O,) -> (N, O, H', W')
+    (H', W' as out_hw).
 
     Options (already checked, as F.conv2d passes them): stride (sh, sw), padding
     ((top, bottom), (left, right)), dilation (dh, dw), groups.
@@ -92,8 +96,8 @@ class Conv2d(Function):
             out += bias[:, None, None]
         ctx.save_for_backward(x, weight, cols)
         ctx.options = (stride, padding, dilation, groups)
-        H_out, W_out = _out_hw(x.shape, (kh, kw), stride, padding, dilation)
-        return out.reshape(O, N, H_out, W_out).transpose(1, 0, 2, 3)  # (N, O, H', W')
+        out = out.reshape((O, N) + out_hw(x.shape, (kh, kw), stride, padding, dilation))
+        return out.transpose(1, 0, 2, 3)  # (N, O, H', W')
 
     @staticmethod
     def backward(ctx, g):
@@ -109,12 +113,6 @@ class Conv2d(Function):
         if len(ctx.needs_input_grad) == 2:
             return dx, dweight
         return dx, dweight, g.sum(axis=(0, 2, 3))  # dbias
-
-
-def _out_hw(x_shape, kernel, stride, padding, dilation):
-    """(H', W'): how many positions the dilated kernel takes along each padded axis."""
-    return tuple((size + before + after - d * (k - 1) - 1) // s + 1
-                 for size, k, s, (before, after), d in zip(x_shape[2:], kernel, stride, padding, dilation))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -129,6 +129,7 @@ class Conv2d(Function):
         grid, groups = ctx.grid, ctx.groups
         N, (O, _, kh, kw) = x.shape[0], weight.shape
         need_x, need_w = ctx.needs_input_grad[:2]
+        need_b = len(ctx.needs_input_grad) == 3 and ctx.needs_input_grad[2]
         w = weight.reshape(groups, O // groups, -1)
         dx = np.empty_like(x) if need_x else None
 
@@ -139,20 +140,22 @@ class Conv2d(Function):
             if need_x:
                 dcols = w.transpose(0, 2, 1) @ g_rows  # W^T @ g: (n, groups, CKK/g, L)
                 dx[rows] = grid.inside(grid.col2im(dcols.reshape(dcols.shape[0], -1, dcols.shape[3])))
-            if not need_w:
-                return None
-            cols = grid.im2col(grid.pad(x[rows]))  # rebuilt: the forward kept only x
-            cols = cols.reshape(cols.shape[0], groups, -1, cols.shape[2])
-            # dW = sum over images of g @ cols^T, computed transposed: (cols @ g^T)^T puts the
-            # long L axis in the rows, where the BLAS runs it faster.
-            return np.matmul(cols, g_rows.transpose(0, 1, 3, 2)).sum(axis=0)  # (groups, CKK/g, O/g)
+            dw = db = None
+            if need_w:
+                cols = grid.im2col(grid.pad(x[rows]))  # rebuilt: the forward kept only x
+                cols = cols.reshape(cols.shape[0], groups, -1, cols.shape[2])
+                # dW = sum over images of g @ cols^T, computed transposed: (cols @ g^T)^T puts
+                # the long L axis in the rows, where the BLAS runs it faster.
+                dw = np.matmul(cols, g_rows.transpose(0, 1, 3, 2)).sum(axis=0)  # (groups, CKK/g, O/g)
+            if need_b:
+                db = np.einsum("ngol->go", g_rows).reshape(O)  # g summed over images and pixels
+            return dw, db
 
-        partial_dw = parallel.run(one_block, parallel.blocks(N, grid.cols_bytes(x)))
-        dw = sum(partial_dw).transpose(0, 2, 1).reshape(weight.shape) if need_w else None
+        dws, dbs = zip(*parallel.run(one_block, parallel.blocks(N, grid.cols_bytes(x))))
+        dw = sum(dws).transpose(0, 2, 1).reshape(weight.shape) if need_w else None
         if len(ctx.needs_input_grad) == 2:
             return dx, dw
-        db = g.sum(axis=(0, 2, 3)) if ctx.needs_input_grad[2] else None
-        return dx, dw, db
+        return dx, dw, sum(dbs) if need_b else None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,22 +22,21 @@ from tinymed import validate
 from tinymed.autograd import Function, Tensor
 from tinymed.nn import conv_fast
 from tinymed.nn.checks import tensor_input
-from tinymed.nn.conv import window_fits
+from tinymed.nn.conv import out_hw, window_fits
 
 
-def slices(x_pad, kernel, stride, dilation, out_hw):
+def slices(x_pad, kernel, stride, dilation, hw):
     """[(i, j, the (N, C, H', W') slice window entry (i, j) sees), ...] in row-major order."""
-    (kh, kw), (sh, sw), (dh, dw), (out_h, out_w) = kernel, stride, dilation, out_hw
+    (kh, kw), (sh, sw), (dh, dw), (out_h, out_w) = kernel, stride, dilation, hw
     return [(i, j, x_pad[:, :, dh * i : dh * i + sh * out_h : sh, dw * j : dw * j + sw * out_w : sw])
             for i in range(kh) for j in range(kw)]
 
 
+UNPADDED = ((0, 0), (0, 0))  # out_hw of an image that is padded already
+
+
 def _pad(x, padding, value):
     return np.pad(x, ((0, 0), (0, 0)) + tuple(padding), constant_values=value)
-
-
-def _out_hw(x_pad_shape, kernel, stride, dilation):
-    return tuple((size - d * (k - 1) - 1) // s + 1 for size, k, s, d in zip(x_pad_shape[2:], kernel, stride, dilation))
 
 
 class MaxPool2d(Function):
@@ -47,8 +46,8 @@ class MaxPool2d(Function):
     @staticmethod
     def forward(ctx, x, *, kernel, stride, padding, dilation):
         x_pad = _pad(x, padding, -np.inf)
-        out_hw = _out_hw(x_pad.shape, kernel, stride, dilation)
-        windows = np.stack([seen for _, _, seen in slices(x_pad, kernel, stride, dilation, out_hw)], axis=-1)
+        hw = out_hw(x_pad.shape, kernel, stride, UNPADDED, dilation)
+        windows = np.stack([seen for _, _, seen in slices(x_pad, kernel, stride, dilation, hw)], axis=-1)
         argmax = windows.argmax(axis=-1)  # (N, C, H', W'): which entry i*kw + j; NaN counts as the max
         ctx.save_for_backward(argmax)
         ctx.shapes = (x.shape, x_pad.shape)
@@ -75,8 +74,8 @@ def window_counts(image_hw, kernel, stride, padding, count_include_pad):
         counted[:, :, : H + 2 * pt, : W + 2 * pl] = 1  # the image and its symmetric padding
     else:
         counted[:, :, pt : pt + H, pl : pl + W] = 1
-    out_hw = _out_hw(counted.shape, kernel, stride, (1, 1))
-    return sum(seen for _, _, seen in slices(counted, kernel, stride, (1, 1), out_hw))[0, 0]
+    hw = out_hw(counted.shape, kernel, stride, UNPADDED, (1, 1))
+    return sum(seen for _, _, seen in slices(counted, kernel, stride, (1, 1), hw))[0, 0]
 
 
 class AvgPool2d(Function):
@@ -87,10 +86,10 @@ class AvgPool2d(Function):
     def forward(ctx, x, *, kernel, stride, padding, count_include_pad):
         divisor = window_counts(x.shape[2:], kernel, stride, padding, count_include_pad).astype(x.dtype)
         x_pad = _pad(x, padding, 0)
-        out_hw = _out_hw(x_pad.shape, kernel, stride, (1, 1))
+        hw = out_hw(x_pad.shape, kernel, stride, UNPADDED, (1, 1))
         ctx.shapes, ctx.divisor = (x.shape, x_pad.shape), divisor
         ctx.options = (kernel, stride, padding)
-        return sum(seen for _, _, seen in slices(x_pad, kernel, stride, (1, 1), out_hw)) / divisor
+        return sum(seen for _, _, seen in slices(x_pad, kernel, stride, (1, 1), hw)) / divisor
 
     @staticmethod
     def backward(ctx, g):
