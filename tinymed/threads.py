@@ -5,12 +5,13 @@ The policy, applied when tinymed is imported:
 - NumPy's BLAS (OpenBLAS: the matrix products) runs with ONE thread. OpenBLAS's idle threads
   spin while they wait for work; with another program busy on one core of a 2-core machine,
   the spinning threads wait for each other and a SimpleCNN training step took 15 times longer
-  than with one thread (benchmarks/README.md has the figures).
+  than with one thread (benchmarks/bench_threads.py; the README has the figures).
 - tinymed's own threads (tinymed.parallel) share the batch instead: the fast convolution and
   pooling cut it into blocks of images and run the blocks on `get_num_threads()` Python
-  threads, one per usable core by default. NumPy releases Python's lock while it copies and
-  multiplies, so the blocks really run side by side, and a thread that waits sleeps instead of
-  spinning: a busy core slows a step down by its share, no more.
+  threads: OMP_NUM_THREADS if it is set (PyTorch reads it too), else one per usable core.
+  NumPy releases Python's lock while it copies and multiplies, so the blocks really run side
+  by side, and a thread that waits sleeps instead of spinning: a busy core slows a step down
+  by its share, no more.
 
 `set_num_threads(n)` (PyTorch's name) changes tinymed's thread count; the BLAS stays at one
 thread. To give the BLAS more threads for a block of code (a large Linear layer on an idle
@@ -31,7 +32,13 @@ def _usable_cores():
         return os.cpu_count() or 1
 
 
-_num_threads = _usable_cores()
+def _default_threads():
+    """OMP_NUM_THREADS when it is a positive int, as PyTorch; else one per usable core."""
+    setting = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return int(setting) if setting.isdigit() and int(setting) > 0 else _usable_cores()
+
+
+_num_threads = _default_threads()
 
 
 def use_one_blas_thread():
