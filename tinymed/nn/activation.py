@@ -10,75 +10,78 @@ from tinymed.nn import functional as F
 from tinymed.nn.module import Module
 
 
-class _Inplace(Module):
+class _Activation(Module):
+    """An activation layer; `_options` names its options for repr, in PyTorch's order."""
+
+    _options = ()
+
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = validate.boolean(inplace, f"{type(self).__name__}: inplace")
 
     def extra_repr(self):
-        return "inplace=True" if self.inplace else ""
+        shown = [f"{name}={getattr(self, name)!r}" for name in self._options]
+        return ", ".join(shown + (["inplace=True"] if self.inplace else []))
 
 
-class ReLU(_Inplace):
+class ReLU(_Activation):
     """max(x, 0)."""
 
     def forward(self, x):
         return F.relu(x)
 
 
-class Sigmoid(Module):
+class Sigmoid(_Activation):
     """1 / (1 + exp(-x))."""
 
     def forward(self, x):
         return F.sigmoid(x)
 
 
-class Tanh(Module):
+class Tanh(_Activation):
     """tanh(x)."""
 
     def forward(self, x):
         return F.tanh(x)
 
 
-class SiLU(_Inplace):
+class SiLU(_Activation):
     """x * sigmoid(x) (swish)."""
 
     def forward(self, x):
         return F.silu(x)
 
 
-class LeakyReLU(Module):
+class LeakyReLU(_Activation):
     """x if x > 0 else negative_slope * x."""
 
+    _options = ("negative_slope",)
+
     def __init__(self, negative_slope=0.01, inplace=False):
-        super().__init__()
+        super().__init__(inplace)
         self.negative_slope = validate.real(negative_slope, "LeakyReLU: negative_slope")
-        self.inplace = validate.boolean(inplace, "LeakyReLU: inplace")
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
 
-    def extra_repr(self):
-        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
-
-class ELU(Module):
+class ELU(_Activation):
     """x if x > 0 else alpha * (exp(x) - 1)."""
 
+    _options = ("alpha",)
+
     def __init__(self, alpha=1.0, inplace=False):
-        super().__init__()
+        super().__init__(inplace)
         self.alpha = validate.real(alpha, "ELU: alpha")
-        self.inplace = validate.boolean(inplace, "ELU: inplace")
 
     def forward(self, x):
         return F.elu(x, self.alpha)
 
-    def extra_repr(self):
-        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
-
-class GELU(Module):
+class GELU(_Activation):
     """x * Phi(x), Phi the normal CDF: exact (erf), or approximate="tanh"."""
+
+    _options = ("approximate",)
 
     def __init__(self, approximate="none"):
         super().__init__()
@@ -87,12 +90,11 @@ class GELU(Module):
     def forward(self, x):
         return F.gelu(x, self.approximate)
 
-    def extra_repr(self):
-        return f"approximate={self.approximate!r}"
 
-
-class Softplus(Module):
+class Softplus(_Activation):
     """log(1 + exp(beta x)) / beta, and x where beta x > threshold."""
+
+    _options = ("beta", "threshold")
 
     def __init__(self, beta=1.0, threshold=20.0):
         super().__init__()
@@ -102,13 +104,12 @@ class Softplus(Module):
     def forward(self, x):
         return F.softplus(x, self.beta, self.threshold)
 
-    def extra_repr(self):
-        return f"beta={self.beta}, threshold={self.threshold}"
 
-
-class Softmax(Module):
+class Softmax(_Activation):
     """Probabilities along `dim`: each slice sums to 1. dim=None means the last axis
     (PyTorch guesses one from the input's rank, with a warning: give dim)."""
+
+    _options = ("dim",)
 
     def __init__(self, dim=None):
         super().__init__()
@@ -116,9 +117,6 @@ class Softmax(Module):
 
     def forward(self, x):
         return F.softmax(x, self.dim)
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
 
 
 class LogSoftmax(Softmax):

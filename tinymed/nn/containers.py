@@ -163,10 +163,7 @@ class ParameterList(Module):
         self.register_parameter(str(len(self)), value if isinstance(value, Parameter) else Parameter(value))
         return self
 
-    def extend(self, values):
-        for value in values:
-            self.append(value)
-        return self
+    extend = ModuleList.extend
 
     def extra_repr(self):
         return "\n".join(f"({i}): Parameter of shape {tuple(p.shape)} ({p.dtype})" for i, p in enumerate(self))
