@@ -762,3 +762,12 @@ def test_dropout2d_layer_draws_a_new_channel_mask_each_call_and_is_the_identity_
 def test_conv2d_padding_same_keeps_the_image_size_for_any_kernel():
     for kernel in (1, 2, 3, (4, 5)):
         assert Conv2d(1, 2, kernel, padding="same", dilation=2)(_randn(1, 1, 7, 6, dtype=np.float32)).shape == (1, 2, 7, 6)
+
+
+def test_max_pool_layer_with_return_indices_gives_pytorchs_indices():
+    torch = pytest.importorskip("torch")
+    x = _randn(2, 3, 7, 6)
+    out, indices = MaxPool2d(3, 2, 1, ceil_mode=True, return_indices=True)(x)
+    theirs, their_indices = torch.nn.MaxPool2d(3, 2, 1, ceil_mode=True, return_indices=True)(torch.from_numpy(x.data))
+    np.testing.assert_array_equal(out.data, theirs.numpy())
+    np.testing.assert_array_equal(indices.data, their_indices.numpy())

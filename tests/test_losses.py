@@ -587,3 +587,10 @@ def test_cross_entropy_ignored_targets_do_not_count_in_the_mean():
     assert cross_entropy(x, np.array([0, -100, 1])).item() == pytest.approx(math.log(2))
     with pytest.raises(ValueError, match="every target is ignored"):
         cross_entropy(x, np.array([-100, -100, -100]))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_with_ignored_targets_gradient_matches_finite_differences(reduction):
+    _, x, _ = data(26, shape=(5, 3, 2))
+    target = np.array([[0, 2], [-100, 1], [1, -100], [2, 2], [0, -100]])
+    assert_gradients(lambda x: cross_entropy(x, target, np.array([0.5, 1.0, 2.0]), reduction, 0.1), leaf(x))
