@@ -9,9 +9,9 @@ that own them, checked equal here), at 1 and 2 threads; and the share of a Simpl
 the SGD update takes. Medians over rounds, the candidates in turn.
 """
 import argparse
-import time
 
 import numpy as np
+from bench_threads import median_times
 
 import tinymed as tm
 from tinymed import models, nn, ops, optim, parallel
@@ -100,13 +100,7 @@ def relu_today(a, g):
 
 
 def median_ms(fns, rounds):
-    times = {name: [] for name in fns}
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: np.median(t) * 1e3 for name, t in times.items()}
+    return {name: seconds * 1e3 for name, seconds in median_times(fns, rounds).items()}
 
 
 def main():
