@@ -141,13 +141,14 @@ def unflatten(x, dim, sizes):
     unflatten(x of (N, 784), 1, (1, 28, 28)) -> (N, 1, 28, 28)."""
     tensor_input("unflatten", x)
     axis = _dim("unflatten", x, dim)
-    if not (isinstance(sizes, (tuple, list)) and sizes and all(validate.is_int(s) and (s >= 1 or s == -1) for s in sizes)
-            and list(sizes).count(-1) <= 1):
+    given = tuple(sizes) if isinstance(sizes, (tuple, list)) else ()
+    if not given or not all(validate.is_int(s) and (s >= 1 or s == -1) for s in given) or given.count(-1) > 1:
         raise ValueError(f"unflatten: sizes must be a tuple of ints >= 1 (one may be -1), got {sizes!r}")
-    known = math.prod(s for s in sizes if s != -1)
-    if (x.shape[axis] % known != 0) if -1 in sizes else (known != x.shape[axis]):
-        raise ValueError(f"unflatten: sizes {tuple(sizes)} do not multiply to x.shape[{dim}] = {x.shape[axis]} (x.shape={x.shape})")
-    return x.reshape(*x.shape[:axis], *sizes, *x.shape[axis + 1 :])
+    known = math.prod(s for s in given if s != -1)
+    fits = x.shape[axis] % known == 0 if -1 in given else x.shape[axis] == known
+    if not fits:
+        raise ValueError(f"unflatten: sizes {given} do not multiply to x.shape[{dim}] = {x.shape[axis]} (x.shape={x.shape})")
+    return x.reshape(*x.shape[:axis], *given, *x.shape[axis + 1 :])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from tinymed import validate
-from tinymed.autograd import Tensor, get_default_dtype, no_grad
+from tinymed.autograd import Tensor, get_default_dtype
+from tinymed.nn.summary import summary_table
 
 
 class Parameter(Tensor):
@@ -400,65 +401,10 @@ class Module:
         return f"{type(self).__name__}({body}\n)"
 
     def summary(self, input_shape=None):
-        """A table of the layers: name, type, output shape (when `input_shape` is given),
-        parameter count and whether the parameters train; totals at the bottom.
-
-        input_shape: the shape of ONE example without the batch axis, e.g. (1, 32, 32) for a
-        one-channel 32x32 image (as Keras and torchsummary). A batch of one zero example is run
-        through the model under no_grad in eval mode (the modes are restored afterwards), and each
-        module's output is recorded by a forward hook; the shapes shown include that batch axis.
-        The Params column counts the parameters a module owns itself, so the column sums to the
-        total; a container's layers are listed below it, indented.
-        """
-        shapes = self._output_shapes(input_shape) if input_shape is not None else None
-        header = ["Layer", "Type"] + (["Output shape"] if shapes is not None else []) + ["Params", "Trainable"]
-        rows = []
-        for name, m in self.named_modules():
-            own = [p for p in m._parameters.values() if p is not None]
-            count = sum(p.size for p in own)
-            trainable = sum(p.size for p in own if p.requires_grad)
-            status = "-" if not own else "yes" if trainable == count else "frozen" if trainable == 0 else "partly"
-            row = ["  " * name.count(".") + (name or "(model)"), type(m).__name__]
-            if shapes is not None:
-                row.append(shapes.get(id(m), "-"))
-            rows.append(row + [f"{count:,}" if own or not m._modules else "", status])
-        widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
-        params_column = len(header) - 2
-
-        def fmt(row):
-            cells = (c.rjust(w) if i == params_column else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
-            return "  ".join(cells).rstrip()
-
-        rule = "-" * len(fmt(header))
-        params = list(self.parameters())
-        total = sum(p.size for p in params)
-        trainable = sum(p.size for p in params if p.requires_grad)
-        lines = [fmt(header), rule] + [fmt(r) for r in rows] + [rule]
-        lines += [f"Total params: {total:,}", f"Trainable params: {trainable:,}", f"Frozen params: {total - trainable:,}"]
-        return "\n".join(lines)
-
-    def _output_shapes(self, input_shape):
-        shape = (input_shape,) if isinstance(input_shape, (int, np.integer)) else input_shape
-        if not isinstance(shape, (tuple, list)) or not all(isinstance(n, (int, np.integer)) and n > 0 for n in shape):
-            raise ValueError(f"summary: input_shape must be a tuple of positive ints (one example, no batch axis), got {input_shape!r}")
-        first = next(self.parameters(), None)
-        x = Tensor(np.zeros((1, *shape), dtype=get_default_dtype() if first is None else first.dtype))
-        shapes, modes = {}, [(m, m.training) for m in self.modules()]
-
-        def record(module, inputs, output):
-            shapes[id(module)] = str(tuple(output.shape)) if isinstance(output, Tensor) else type(output).__name__
-
-        handles = [m.register_forward_hook(record) for m in self.modules()]
-        try:
-            self.eval()
-            with no_grad():
-                self(x)
-        finally:
-            for h in handles:
-                h.remove()
-            for m, mode in modes:
-                m.training = mode
-        return shapes
+        """A table of the layers: name, type, output shape (when `input_shape`, one example's
+        shape without the batch axis, is given), parameter count and whether the parameters
+        train; totals at the bottom. See `tinymed.nn.summary`."""
+        return summary_table(self, input_shape)
 
 
 def _name_the_layer(error, module):
