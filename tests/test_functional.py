@@ -365,14 +365,15 @@ def test_softmax_axis_out_of_range_is_named(name):
 
 
 def test_functional_is_one_namespace_with_the_convolutions_and_the_losses():
-    from tinymed.nn import conv, loss_functions as losses, normalization, pooling
+    from tinymed.nn import conv, loss_functions as losses, normalization, pooling, weighted_losses
 
     for module, names in [
         (conv, ["conv2d"]),
         (pooling, ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "global_avg_pool2d"]),
         (normalization, ["batch_norm", "layer_norm"]),
         (losses, ["binary_cross_entropy_with_logits", "binary_cross_entropy", "cross_entropy", "nll_loss",
-                  "mse_loss", "l1_loss", "weighted_binary_cross_entropy", "focal_loss"]),
+                  "mse_loss", "l1_loss"]),
+        (weighted_losses, ["weighted_binary_cross_entropy", "focal_loss"]),
     ]:
         for name in names:
             assert getattr(F, name) is getattr(module, name)

@@ -9,10 +9,10 @@ or numerically unsafe. Each docstring says which.
 Every public function here is a boundary: it checks its input once (`tinymed.nn.checks`,
 `tinymed.validate`), so a layer's `forward` is one line that calls it.
 
-Convolution and pooling live in `tinymed.nn.conv`, batch and layer normalisation in
-`tinymed.nn.normalization`, the loss functions in `tinymed.nn.loss_functions`, and
-log_softmax's Function in `tinymed.ops` (the losses use it too); all are imported here, so `F`
-is one namespace, as in PyTorch.
+Convolution lives in `tinymed.nn.conv`, pooling in `tinymed.nn.pooling`, batch and layer
+normalisation in `tinymed.nn.normalization`, the losses in `tinymed.nn.loss_functions` and
+`tinymed.nn.weighted_losses`, and log_softmax's Function in `tinymed.ops` (the losses use it
+too); all are imported here, so `F` is one namespace, as in PyTorch.
 """
 import math
 
@@ -26,14 +26,13 @@ from tinymed.nn.loss_functions import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
-    focal_loss,
     l1_loss,
     mse_loss,
     nll_loss,
-    weighted_binary_cross_entropy,
 )
 from tinymed.nn.normalization import batch_norm, layer_norm
 from tinymed.nn.pooling import adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d, max_pool2d
+from tinymed.nn.weighted_losses import focal_loss, weighted_binary_cross_entropy
 from tinymed.random import get_generator
 
 __all__ = [

@@ -8,17 +8,19 @@ from tinymed import validate
 from tinymed.nn.loss_functions import (  # the functions are importable from here too
     REDUCTIONS,
     _as_weight,
-    _check_alpha,
-    _check_epsilon,
     _check_reduction,
-    _label_weights,
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
-    focal_loss,
     l1_loss,
     mse_loss,
     nll_loss,
+)
+from tinymed.nn.weighted_losses import (
+    _check_alpha,
+    _check_epsilon,
+    _label_weights,
+    focal_loss,
     weighted_binary_cross_entropy,
 )
 from tinymed.nn.module import Module
