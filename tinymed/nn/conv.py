@@ -183,12 +183,3 @@ def window_fits(fn, x, kernel, padding, dilation=(1, 1)):
         raise ValueError(f"{fn}: kernel {kernel}{dilated} is larger than the padded input {padded} "
                          f"(x.shape={tuple(x.shape)}, padding={padding})")
 
-
-def __getattr__(name):
-    """The pooling functions moved to tinymed.nn.pooling; this keeps `from tinymed.nn.conv
-    import max_pool2d` working while the imports move."""
-    if name in ("max_pool2d", "avg_pool2d", "global_avg_pool2d", "adaptive_avg_pool2d"):
-        from tinymed.nn import pooling
-
-        return getattr(pooling, name)
-    raise AttributeError(f"module 'tinymed.nn.conv' has no attribute {name!r}")
