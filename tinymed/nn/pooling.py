@@ -26,9 +26,9 @@ from tinymed.nn.conv import out_hw, window_fits
 
 
 def slices(x_pad, kernel, stride, dilation, hw):
-    """[(i, j, the (N, C, H', W') slice window entry (i, j) sees), ...] in row-major order."""
+    """The (N, C, H', W') slice that each window entry (i, j) sees, in row-major order of (i, j)."""
     (kh, kw), (sh, sw), (dh, dw), (out_h, out_w) = kernel, stride, dilation, hw
-    return [(i, j, x_pad[:, :, dh * i : dh * i + sh * out_h : sh, dw * j : dw * j + sw * out_w : sw])
+    return [x_pad[:, :, dh * i : dh * i + sh * out_h : sh, dw * j : dw * j + sw * out_w : sw]
             for i in range(kh) for j in range(kw)]
 
 
@@ -47,7 +47,7 @@ class MaxPool2d(Function):
     def forward(ctx, x, *, kernel, stride, padding, dilation):
         x_pad = _pad(x, padding, -np.inf)
         hw = out_hw(x_pad.shape, kernel, stride, UNPADDED, dilation)
-        windows = np.stack([seen for _, _, seen in slices(x_pad, kernel, stride, dilation, hw)], axis=-1)
+        windows = np.stack(slices(x_pad, kernel, stride, dilation, hw), axis=-1)
         argmax = windows.argmax(axis=-1)  # (N, C, H', W'): which entry i*kw + j; NaN counts as the max
         ctx.save_for_backward(argmax)
         ctx.shapes = (x.shape, x_pad.shape)
@@ -59,7 +59,7 @@ class MaxPool2d(Function):
         (argmax,) = ctx.saved_tensors
         (x_shape, pad_shape), (kernel, stride, ((pt, _), (pl, _)), dilation) = ctx.shapes, ctx.options
         dx_pad = np.zeros(pad_shape, g.dtype)
-        for entry, (_, _, seen) in enumerate(slices(dx_pad, kernel, stride, dilation, g.shape[2:])):
+        for entry, seen in enumerate(slices(dx_pad, kernel, stride, dilation, g.shape[2:])):
             seen += np.where(argmax == entry, g, 0)  # only the maximum gets the gradient
         return dx_pad[:, :, pt : pt + x_shape[2], pl : pl + x_shape[3]]
 
@@ -75,7 +75,7 @@ def window_counts(image_hw, kernel, stride, padding, count_include_pad):
     else:
         counted[:, :, pt : pt + H, pl : pl + W] = 1
     hw = out_hw(counted.shape, kernel, stride, UNPADDED, (1, 1))
-    return sum(seen for _, _, seen in slices(counted, kernel, stride, (1, 1), hw))[0, 0]
+    return sum(slices(counted, kernel, stride, (1, 1), hw))[0, 0]
 
 
 class AvgPool2d(Function):
@@ -89,14 +89,14 @@ class AvgPool2d(Function):
         hw = out_hw(x_pad.shape, kernel, stride, UNPADDED, (1, 1))
         ctx.shapes, ctx.divisor = (x.shape, x_pad.shape), divisor
         ctx.options = (kernel, stride, padding)
-        return sum(seen for _, _, seen in slices(x_pad, kernel, stride, (1, 1), hw)) / divisor
+        return sum(slices(x_pad, kernel, stride, (1, 1), hw)) / divisor
 
     @staticmethod
     def backward(ctx, g):
         (x_shape, pad_shape), (kernel, stride, ((pt, _), (pl, _))) = ctx.shapes, ctx.options
         share = g / ctx.divisor  # d(sum / count)/d(cell) = 1 / count, for every cell of the window
         dx_pad = np.zeros(pad_shape, g.dtype)
-        for _, _, seen in slices(dx_pad, kernel, stride, (1, 1), g.shape[2:]):
+        for seen in slices(dx_pad, kernel, stride, (1, 1), g.shape[2:]):
             seen += share
         return dx_pad[:, :, pt : pt + x_shape[2], pl : pl + x_shape[3]]
 
