@@ -8,7 +8,7 @@ weight and bias (a layer in the middle of a network). max_pool2d: x (32, 32, 64,
 The naive convolution is the textbook im2col with the column matrix laid out (N*H'*W', C*kh*kw)
 (one patch per row), built by the same loop over kernel offsets; every copy into and out of that
 layout is strided, and so are the transposes of the output and of the gradient. The naive
-max-pool loops over output pixels. PyTorch runs with as many threads as NumPy's BLAS uses.
+max-pool loops over output pixels. PyTorch runs with as many threads as tinymed (tm.get_num_threads()).
 
 Every implementation is timed in turn, round after round, and the best round is kept, so that
 other work on the machine slows all of them alike; on Linux each round also waits (up to 2 s)
@@ -20,18 +20,10 @@ import time
 import numpy as np
 
 import tinymed as tm
-from tinymed.nn.conv import conv2d, max_pool2d
+from tinymed.nn.conv import conv2d
+from tinymed.nn.pooling import max_pool2d
 
 ROUNDS = 15
-
-
-def blas_threads():
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return None
-    counts = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
-    return max(counts) if counts else None
 
 
 def wait_until_idle(timeout=2.0):
@@ -191,10 +183,10 @@ def main():
         import torch
     except ImportError:
         torch = None
-    threads = blas_threads()
-    if torch is not None and threads is not None:
+    threads = tm.get_num_threads()
+    if torch is not None:
         torch.set_num_threads(threads)
-    print(f"NumPy {np.__version__}, BLAS threads: {threads or 'unknown (threadpoolctl not installed)'}"
+    print(f"NumPy {np.__version__}, tinymed threads: {threads} (one BLAS thread)"
           + (f", PyTorch {torch.__version__} threads: {torch.get_num_threads()}" if torch else ", PyTorch not installed"))
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
         if var in os.environ:

@@ -3,10 +3,10 @@
     python benchmarks/bench_demo.py            the default demo, then the quick one
     python benchmarks/bench_demo.py --quick    the quick one only
 
-Each run is timed with the demo's default of one BLAS thread (`--threads 1`) and with one per
-core (`--threads N`). Besides the wall-clock time it reports the CPU time the process used: on a
-machine loaded by other work, a multi-threaded BLAS waits for cores and the wall-clock time says
-more about the load than about tinymed. The target: the default run under 60 s on 2 cores.
+Each run is timed with one of tinymed's threads (`--threads 1`) and with one per core
+(`--threads N`; the BLAS has one thread either way, see tinymed.threads). Besides the wall-clock
+time it reports the CPU time the process used: on a machine loaded by other work the wall-clock
+time says as much about the load as about tinymed. The target: the default run under 60 s on 2 cores.
 """
 import argparse
 import os
@@ -36,7 +36,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="time only `tinymed demo --quick`")
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (1 min)")
-    print(f"{'run':<8} {'BLAS threads':<14} {'wall':>8} {'CPU':>8}  status")
+    print(f"{'run':<8} {'threads':<14} {'wall':>8} {'CPU':>8}  status")
     for quick in ([True] if args.quick else [False, True]):
         for threads in (1, os.cpu_count()):
             wall, cpu, status = run_demo(quick, threads)

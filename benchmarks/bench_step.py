@@ -4,7 +4,7 @@
 
 A step is zero_grad, forward, BCE-with-logits loss, backward, SGD (momentum 0.9) update.
 Compared with the same step in PyTorch on the CPU (same architecture, same thread count) when
-PyTorch is importable. The naive-NumPy comparison of the step's dominant cost, the convolution,
+PyTorch is importable; bench_threads.py times it idle and under load. The naive-NumPy comparison of the step's dominant cost, the convolution,
 is in bench_conv.py. Peak memory is what NumPy allocated during one step (tracemalloc sees NumPy's
 allocations), and every parameter, gradient and activation is checked to be float32.
 """
@@ -83,7 +83,7 @@ def main():
     dtypes = {p.dtype for p in model.parameters()} | {p.grad.dtype for p in model.parameters()}
     dtypes |= {out.dtype} | {b.dtype for b in model.buffers() if b.dtype.kind == "f"}
 
-    print(f"SimpleCNN SGD step, batch (64, 1, 64, 64), {args.threads} BLAS thread(s)")
+    print(f"SimpleCNN SGD step, batch (64, 1, 64, 64), {args.threads} thread(s)")
     print(f"  tinymed        {seconds * 1e3:7.1f} ms   peak memory {peak / 2**20:6.1f} MB   "
           f"float dtypes {sorted(str(d) for d in dtypes)}")
     try:

@@ -1,4 +1,4 @@
-"""conv2d and pooling (tinymed.nn.conv): gradients against central differences, forwards against
+"""conv2d and pooling (tinymed.nn.conv, tinymed.nn.pooling): gradients against central differences, forwards against
 plain-loop references (tests/reference/conv_reference.py), both against PyTorch when installed."""
 import numpy as np
 import pytest
@@ -7,8 +7,10 @@ from hypothesis import strategies as st
 
 import tinymed as tm
 from reference import conv_reference as ref
-from tinymed.nn import conv
-from tinymed.nn.conv import avg_pool2d, conv2d, global_avg_pool2d, max_pool2d
+from tinymed import parallel
+from tinymed.nn import conv_fast
+from tinymed.nn.conv import conv2d
+from tinymed.nn.pooling import adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d, max_pool2d
 
 
 def randn(*shape, seed=0, dtype=np.float64):
@@ -108,6 +110,26 @@ def test_conv2d_matches_the_loop_definition(geometry, with_bias, seed):
 
 
 @st.composite
+def grouped_dilated_geometry(draw):
+    groups, (kh, kw) = draw(st.integers(1, 3)), (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation, padding = (draw(st.integers(1, 3)), draw(st.integers(1, 3))), (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    H = draw(st.integers(max(1, dilation[0] * (kh - 1) + 1 - 2 * padding[0]), 8))
+    W = draw(st.integers(max(1, dilation[1] * (kw - 1) + 1 - 2 * padding[1]), 8))
+    C, O = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    return (draw(st.integers(1, 2)), C, H, W), (O, C // groups, kh, kw), stride, padding, dilation, groups
+
+
+@given(grouped_dilated_geometry(), st.integers(0, 2**16))
+def test_conv2d_with_groups_and_dilation_matches_the_loop_definition(geometry, seed):
+    x_shape, w_shape, stride, padding, dilation, groups = geometry
+    x, w, b = randn(*x_shape, seed=seed), randn(*w_shape, seed=seed + 1), randn(w_shape[0], seed=seed + 2)
+    out = conv2d(tm.tensor(x), tm.tensor(w), tm.tensor(b), stride=stride, padding=padding, dilation=dilation, groups=groups)
+    expected = ref.conv2d_loops(x, w, b, stride, padding, dilation, groups)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
+
+
+@st.composite
 def pool_geometry(draw):
     kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     ph, pw = draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))
@@ -141,12 +163,12 @@ def test_global_avg_pool2d_is_the_mean_of_each_plane():
 
 @pytest.mark.parametrize("stride", [1, (2, 1)])  # stride 1 takes the wide-row path
 def test_conv2d_gives_the_same_result_whatever_the_block_of_images(monkeypatch, stride):
-    # Images go through in blocks of about _BLOCK_BYTES of columns; one image per block must agree.
+    # Images go through in blocks of about BLOCK_BYTES of columns; one image per block must agree.
     x, w, b = randn(3, 2, 6, 5), randn(4, 2, 3, 3, seed=1), randn(4, seed=2)
     expected = ref.conv2d_loops(x, w, b, pair(stride), (1, 1))
     grads = []
-    for block_bytes in (conv._BLOCK_BYTES, 1):
-        monkeypatch.setattr(conv, "_BLOCK_BYTES", block_bytes)
+    for block_bytes in (parallel.BLOCK_BYTES, 1):
+        monkeypatch.setattr(parallel, "BLOCK_BYTES", block_bytes)
         X, W = leaf(x), leaf(w)
         out = conv2d(X, W, tm.tensor(b), stride=stride, padding=1)
         np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
@@ -207,7 +229,7 @@ def test_conv2d_of_an_input_that_needs_no_grad_skips_col2im(monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("col2im ran although x does not require grad")
 
-    monkeypatch.setattr(conv, "_col2im", fail)
+    monkeypatch.setattr(conv_fast._Grid, "col2im", fail)
     x, w, b = tm.tensor(randn(2, 3, 6, 6)), leaf(randn(4, 3, 3, 3, seed=1)), leaf(randn(4, seed=2))
     conv2d(x, w, b, padding=1).sum().backward()
     assert x.grad is None
@@ -219,8 +241,8 @@ def test_conv2d_with_frozen_weight_does_not_rebuild_the_columns_in_backward(monk
     x, w, b = leaf(randn(2, 3, 6, 6)), tm.tensor(randn(4, 3, 3, 3, seed=1)), tm.tensor(randn(4, seed=2))
     out = conv2d(x, w, b, padding=1)
     calls = []
-    real_im2col = conv._im2col
-    monkeypatch.setattr(conv, "_im2col", lambda *args: calls.append(1) or real_im2col(*args))
+    real_im2col = conv_fast._Grid.im2col
+    monkeypatch.setattr(conv_fast._Grid, "im2col", lambda *args: calls.append(1) or real_im2col(*args))
     out.sum().backward()
     assert calls == [] and w.grad is None and b.grad is None
     assert x.grad.shape == x.shape
@@ -304,41 +326,70 @@ def test_conv2d_float32_matches_torch_on_drawn_shapes(geometry, seed):
 # Bad input
 # ---------------------------------------------------------------------------------------------
 
-X28 = np.zeros((8, 1, 28, 28), np.float32)
+X28 = tm.tensor(np.zeros((8, 1, 28, 28), np.float32))
 W3 = np.zeros((16, 3, 3, 3), np.float32)
+W1 = W3[:, :1]
 
 
 @pytest.mark.parametrize(
     "call, error, match",
     [
-        (lambda: conv2d(X28[0], W3[:, :1]), ValueError, r"conv2d: x must be 4-d .* got shape \(1, 28, 28\)"),
+        (lambda: conv2d(X28[0], W1), ValueError, r"conv2d: x must be 4-d \(N, C, H, W\), got shape \(1, 28, 28\)"),
         (lambda: conv2d(X28, W3[0]), ValueError, r"conv2d: weight must be 4-d .* got shape \(3, 3, 3\)"),
-        (lambda: conv2d(X28.tolist(), W3), TypeError, "conv2d: x must be a Tensor or a NumPy array, got list"),
+        (lambda: conv2d(X28.data.tolist(), W3), TypeError, r"conv2d: x must be a tinymed Tensor, got list"),
+        (lambda: conv2d(X28.data, W1), TypeError, r"conv2d: x must be a tinymed Tensor, got ndarray \(wrap it with tm.tensor\(x\)\)"),
+        (lambda: conv2d(tm.tensor(np.zeros((1, 1, 8, 8), np.uint8)), W1), TypeError, r"conv2d: x holds uint8 .* x.float\(\) / 255"),
         (
             lambda: conv2d(X28, W3),
             ValueError,
             r"conv2d: weight has 3 input channels but x has 1 \(x.shape=\(8, 1, 28, 28\), weight.shape=\(16, 3, 3, 3\)\)",
         ),
         (
-            lambda: conv2d(X28, W3[:, :1], np.zeros(5)),
+            lambda: conv2d(X28, W1, np.zeros(5, np.float32)),
             ValueError,
             r"conv2d: bias must have shape \(16,\).* \(weight.shape=\(16, 1, 3, 3\)\), got shape \(5,\)",
         ),
-        (lambda: conv2d(X28, W3[:, :1], [0.0] * 16), TypeError, "conv2d: bias must be a Tensor, a NumPy array or None, got list"),
+        (lambda: conv2d(X28, W1, [0.0] * 16), TypeError, "conv2d: bias must be a Tensor or a NumPy array, got a list"),
         (
-            lambda: conv2d(X28[:, :, :2, :2], np.zeros((4, 1, 5, 5)), padding=1),
+            lambda: conv2d(X28[:, :, :2, :2], np.zeros((4, 1, 5, 5), np.float32), padding=1),
             ValueError,
-            r"conv2d: kernel \(5, 5\) is larger than the padded input \(4, 4\) \(x.shape=\(8, 1, 2, 2\), padding=\(1, 1\)\)",
+            r"conv2d: kernel \(5, 5\) is larger than the padded input \(4, 4\) \(x.shape=\(8, 1, 2, 2\), padding=\(\(1, 1\), \(1, 1\)\)\)",
         ),
-        (lambda: conv2d(X28, W3[:, :1], stride=0), ValueError, "conv2d: stride must be positive, got 0"),
-        (lambda: conv2d(X28, W3[:, :1], stride=(1, -2)), ValueError, r"conv2d: stride must be positive, got \(1, -2\)"),
-        (lambda: conv2d(X28, W3[:, :1], padding=-1), ValueError, "conv2d: padding must be non-negative, got -1"),
-        (lambda: conv2d(X28, W3[:, :1], stride=1.5), TypeError, r"conv2d: stride must be an int or a pair of ints \(h, w\), got 1.5"),
-        (lambda: conv2d(X28, W3[:, :1], padding=(1, 1, 1)), TypeError, r"conv2d: padding must be an int or a pair"),
+        (
+            lambda: conv2d(X28[:, :, :5, :5], W1, dilation=3),
+            ValueError,
+            r"conv2d: kernel \(3, 3\) \(dilated by \(3, 3\): \(7, 7\)\) is larger than the padded input \(5, 5\)",
+        ),
+        (lambda: conv2d(X28, W1, stride=0), ValueError, r"conv2d: stride must be an int >= 1 or a pair of them \(h, w\), got 0"),
+        (lambda: conv2d(X28, W1, stride=(1, -2)), ValueError, r"conv2d: stride must be an int >= 1 .*, got \(1, -2\)"),
+        (lambda: conv2d(X28, W1, padding=-1), ValueError, r"conv2d: padding must be an int >= 0 .*, got -1"),
+        (lambda: conv2d(X28, W1, stride=1.5), TypeError, r"conv2d: stride must be an int >= 1 or a pair of them \(h, w\), got 1.5"),
+        (lambda: conv2d(X28, W1, padding=(1, 1, 1)), TypeError, r"conv2d: padding must be an int >= 0 or a pair"),
+        (lambda: conv2d(X28, W1, padding="full"), ValueError, r"conv2d: padding must be one of 'valid', 'same', got 'full'"),
+        (lambda: conv2d(X28, W1, stride=2, padding="same"), ValueError, r"conv2d: padding='same' needs stride 1 .* got stride=\(2, 2\)"),
+        (lambda: conv2d(X28, W1, dilation=0), ValueError, r"conv2d: dilation must be an int >= 1 .*, got 0"),
+        (lambda: conv2d(X28, W1, groups=0), ValueError, r"conv2d: groups must be an int >= 1, got 0"),
+        (lambda: conv2d(X28, W1, groups=2.0), TypeError, r"conv2d: groups must be an int >= 1, got 2.0"),
+        (
+            lambda: conv2d(tm.tensor(np.zeros((1, 4, 6, 6), np.float32)), np.zeros((6, 2, 3, 3), np.float32), groups=4),
+            ValueError,
+            r"conv2d: groups=4 must divide both the input channels \(4\) and the output channels \(6\)",
+        ),
+        (
+            lambda: conv2d(tm.tensor(np.zeros((1, 4, 6, 6), np.float32)), np.zeros((6, 1, 3, 3), np.float32), groups=2),
+            ValueError,
+            r"conv2d: weight has 1 input channels but x has 2 \(C/groups = 4/2\)",
+        ),
         (lambda: max_pool2d(X28[0], 2), ValueError, r"max_pool2d: x must be 4-d .* got shape \(1, 28, 28\)"),
-        (lambda: max_pool2d(X28, 0), ValueError, "max_pool2d: kernel_size must be positive, got 0"),
-        (lambda: avg_pool2d(X28, 2, stride=0), ValueError, "avg_pool2d: stride must be positive, got 0"),
-        (lambda: avg_pool2d(X28, 2, padding=-1), ValueError, "avg_pool2d: padding must be non-negative, got -1"),
+        (lambda: max_pool2d(X28.data, 2), TypeError, r"max_pool2d: x must be a tinymed Tensor, got ndarray"),
+        (lambda: max_pool2d(X28, 0), ValueError, r"max_pool2d: kernel_size must be an int >= 1 or a pair of them \(h, w\), got 0"),
+        (lambda: max_pool2d(X28, (2, 2.5)), TypeError, r"max_pool2d: kernel_size must be an int >= 1 .*, got \(2, 2.5\)"),
+        (lambda: max_pool2d(X28, 2, dilation=0), ValueError, r"max_pool2d: dilation must be an int >= 1 .*, got 0"),
+        (lambda: max_pool2d(X28, 2, ceil_mode=1), TypeError, r"max_pool2d: ceil_mode must be True or False, got 1"),
+        (lambda: max_pool2d(X28, 2, return_indices="yes"), TypeError, r"max_pool2d: return_indices must be True or False, got 'yes'"),
+        (lambda: avg_pool2d(X28, 2, stride=0), ValueError, r"avg_pool2d: stride must be an int >= 1 .*, got 0"),
+        (lambda: avg_pool2d(X28, 2, padding=-1), ValueError, r"avg_pool2d: padding must be an int >= 0 .*, got -1"),
+        (lambda: avg_pool2d(X28, 2, count_include_pad=None), TypeError, r"avg_pool2d: count_include_pad must be True or False, got None"),
         (
             lambda: max_pool2d(X28, 3, padding=2),
             ValueError,
@@ -347,8 +398,11 @@ W3 = np.zeros((16, 3, 3, 3), np.float32)
         (
             lambda: avg_pool2d(X28[:, :, :3, :3], 6, padding=1),
             ValueError,
-            r"avg_pool2d: kernel \(6, 6\) is larger than the padded input \(5, 5\) \(x.shape=\(8, 1, 3, 3\), padding=\(1, 1\)\)",
+            r"avg_pool2d: kernel \(6, 6\) is larger than the padded input \(5, 5\) \(x.shape=\(8, 1, 3, 3\), padding=\(\(1, 1\), \(1, 1\)\)\)",
         ),
+        (lambda: adaptive_avg_pool2d(X28, 0), ValueError, r"adaptive_avg_pool2d: output_size must be an int >= 1 .*, got \(0, 0\)"),
+        (lambda: adaptive_avg_pool2d(X28, (2, 2, 2)), TypeError, r"adaptive_avg_pool2d: output_size must be an int >= 1 or a pair"),
+        (lambda: adaptive_avg_pool2d(X28[0], 1), ValueError, r"adaptive_avg_pool2d: x must be 4-d"),
         (lambda: global_avg_pool2d(X28[0]), ValueError, r"global_avg_pool2d: x must be 4-d .* got shape \(1, 28, 28\)"),
     ],
 )

@@ -192,10 +192,10 @@ def test_batch_norm_wrong_running_mean_length_is_a_clear_error():
     (lambda: F.batch_norm(randn(2, 3), [0.0] * 3, np.ones(3)), TypeError, r"running_mean must be a float np.ndarray .* got list"),
     (lambda: F.batch_norm(randn(2, 3), np.zeros(3, dtype=int), np.ones(3)), TypeError, r"running_mean must be a float .* dtype int64"),
     (lambda: F.batch_norm(randn(1, 3), np.zeros(3), np.ones(3), training=True), ValueError, r"training needs more than one value per channel"),
-    (lambda: F.batch_norm(randn(2, 3), np.zeros(3), np.ones(3), momentum=1.5), ValueError, r"momentum must be a number in \[0, 1\]"),
-    (lambda: F.batch_norm(randn(2, 3), np.zeros(3), np.ones(3), eps=0), ValueError, r"eps must be a number > 0"),
+    (lambda: F.batch_norm(randn(2, 3), np.zeros(3), np.ones(3), momentum=1.5), ValueError, r"momentum must be a finite number >= 0 and <= 1, got 1.5"),
+    (lambda: F.batch_norm(randn(2, 3), np.zeros(3), np.ones(3), eps=0), ValueError, r"eps must be a finite number > 0, got 0"),
     (lambda: F.batch_norm(randn(2, 3), np.zeros(3), np.ones(3), weight=randn(2)), ValueError, r"weight must have shape \(3,\)"),
-    (lambda: F.batch_norm(randn(2, 3), np.zeros(3), np.ones(3), training=1), TypeError, r"training must be a bool"),
+    (lambda: F.batch_norm(randn(2, 3), np.zeros(3), np.ones(3), training=1), TypeError, r"training must be True or False, got 1"),
 ])
 def test_batch_norm_bad_arguments_are_named(call, error, message):
     with pytest.raises(error, match="batch_norm: " + message):
@@ -277,14 +277,14 @@ def test_dropout_with_p_one_drops_everything():
     assert np.array_equal(out.data, np.zeros((3, 3))) and np.array_equal(x.grad, np.zeros((3, 3)))
 
 
-@pytest.mark.parametrize("p", [-0.1, 1.5, "0.5", True])
-def test_dropout_p_outside_0_1_is_a_value_error(p):
-    with pytest.raises(ValueError, match=r"dropout: p must be a probability in \[0, 1\], got"):
+@pytest.mark.parametrize("p, error", [(-0.1, ValueError), (1.5, ValueError), ("0.5", TypeError), (True, TypeError)])
+def test_dropout_p_outside_0_1_or_not_a_number_is_refused(p, error):
+    with pytest.raises(error, match=r"dropout: p must be a finite number >= 0 and <= 1, got"):
         F.dropout(randn(2), p)
 
 
 def test_dropout_bad_training_flag_and_seed_are_named():
-    with pytest.raises(TypeError, match="dropout: training must be a bool, got str"):
+    with pytest.raises(TypeError, match="dropout: training must be True or False, got 'yes'"):
         F.dropout(randn(2), 0.5, training="yes")
     with pytest.raises(TypeError, match="dropout: seed must be an int, a numpy.random.Generator or None"):
         F.dropout(randn(2), 0.5, seed=1.5)
@@ -357,7 +357,7 @@ def test_softmax_matches_pytorch_forward_and_gradient(name):
 
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 def test_softmax_axis_out_of_range_is_named(name):
-    with pytest.raises(ValueError, match=rf"{name}: axis must be an int in \[-2, 2\) for x of shape \(2, 3\), got 2"):
+    with pytest.raises(ValueError, match=rf"{name}: dim \(x.shape=\(2, 3\)\) must be an int >= -2 and <= 1, got 2"):
         getattr(F, name)(randn(2, 3), axis=2)
 
 
@@ -365,12 +365,146 @@ def test_softmax_axis_out_of_range_is_named(name):
 
 
 def test_functional_is_one_namespace_with_the_convolutions_and_the_losses():
-    from tinymed.nn import conv, loss_functions as losses
+    from tinymed.nn import conv, loss_functions as losses, normalization, pooling, weighted_losses
 
     for module, names in [
-        (conv, ["conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d"]),
-        (losses, ["binary_cross_entropy_with_logits", "binary_cross_entropy", "cross_entropy",
-                  "weighted_binary_cross_entropy"]),
+        (conv, ["conv2d"]),
+        (pooling, ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "global_avg_pool2d"]),
+        (normalization, ["batch_norm", "layer_norm"]),
+        (losses, ["binary_cross_entropy_with_logits", "binary_cross_entropy", "cross_entropy", "nll_loss",
+                  "mse_loss", "l1_loss"]),
+        (weighted_losses, ["weighted_binary_cross_entropy", "focal_loss"]),
     ]:
         for name in names:
             assert getattr(F, name) is getattr(module, name)
+
+
+# -- the activations added for PyTorch fluency ---------------------------------------------------
+
+_ACTIVATIONS = [
+    ("leaky_relu", lambda x: F.leaky_relu(x, 0.2), lambda a: ref.leaky_relu(a, 0.2), lambda t, x: t.leaky_relu(x, 0.2)),
+    ("elu", lambda x: F.elu(x, 0.7), lambda a: ref.elu(a, 0.7), lambda t, x: t.elu(x, 0.7)),
+    ("gelu", F.gelu, ref.gelu, lambda t, x: t.gelu(x)),
+    ("gelu-tanh", lambda x: F.gelu(x, approximate="tanh"), ref.gelu_tanh, lambda t, x: t.gelu(x, approximate="tanh")),
+    ("silu", F.silu, ref.silu, lambda t, x: t.silu(x)),
+    ("softplus", lambda x: F.softplus(x, beta=2.0, threshold=3.0), lambda a: ref.softplus(a, 2.0, 3.0),
+     lambda t, x: t.softplus(x, beta=2.0, threshold=3.0)),
+]
+_ACTIVATION_IDS = [case[0] for case in _ACTIVATIONS]
+
+
+@pytest.mark.parametrize("name, ours, reference, _", _ACTIVATIONS, ids=_ACTIVATION_IDS)
+@given(x=hnp.arrays(np.float64, hnp.array_shapes(max_dims=3, max_side=4), elements=st.floats(-20, 20)))
+def test_new_activations_match_their_formulas_element_by_element(name, ours, reference, _, x):
+    np.testing.assert_allclose(ours(tm.tensor(x)).data, reference(x), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name, ours, reference, _", _ACTIVATIONS, ids=_ACTIVATION_IDS)
+def test_new_activations_gradients_match_finite_differences(name, ours, reference, _):
+    x = randn(3, 4) * 3  # away from 0, where leaky_relu and elu bend
+    x = tm.tensor(np.where(np.abs(x.data) < 1e-3, 0.5, x.data), requires_grad=True)
+    assert_gradients(ours, x)
+
+
+@pytest.mark.parametrize("name, ours, _, theirs", _ACTIVATIONS, ids=_ACTIVATION_IDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_new_activations_match_pytorch_forward_and_gradient(name, ours, _, theirs, dtype):
+    torch = pytest.importorskip("torch")
+    data = np.concatenate([np.linspace(-30, 30, 61), [0.0, 1.5, 1.4999, 1.5001]]).astype(dtype)
+    x = tm.tensor(data, requires_grad=True)
+    g = np.random.default_rng(1).standard_normal(data.shape).astype(dtype)
+    out = ours(x)
+    out.backward(g)
+    tx = torch.tensor(data, requires_grad=True)
+    tout = theirs(torch.nn.functional, tx)
+    tout.backward(torch.tensor(g))
+    assert out.dtype == dtype
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), **tol)
+    np.testing.assert_allclose(np.asarray(x.grad), tx.grad.numpy(), **tol)
+
+
+def test_softplus_is_finite_and_linear_at_large_inputs():
+    x = tm.tensor(np.array([-1000.0, 1000.0], dtype=np.float32), requires_grad=True)
+    out = F.softplus(x)
+    out.sum().backward()
+    np.testing.assert_allclose(out.data, [0.0, 1000.0])
+    np.testing.assert_allclose(np.asarray(x.grad), [0.0, 1.0])
+
+
+def test_softmax_takes_pytorchs_dim_keyword_as_well_as_axis():
+    x = randn(2, 3)
+    np.testing.assert_array_equal(F.softmax(x, dim=0).data, F.softmax(x, axis=0).data)
+    np.testing.assert_array_equal(F.log_softmax(x, 0).data, F.log_softmax(x, axis=0).data)
+    with pytest.raises(TypeError, match="softmax: give dim or axis"):
+        F.softmax(x, dim=0, axis=0)
+
+
+# -- layer_norm ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("x_shape, normalized_shape", [((4, 5), (5,)), ((2, 3, 4), (3, 4)), ((2, 2, 3), 3)])
+def test_layer_norm_matches_the_loop_reference_and_finite_differences(x_shape, normalized_shape):
+    k = 1 if isinstance(normalized_shape, int) else len(normalized_shape)
+    shape = x_shape[len(x_shape) - k:]
+    x, w, b = randn(*x_shape), randn(*shape, seed=1), randn(*shape, seed=2)
+    np.testing.assert_allclose(F.layer_norm(x, normalized_shape, w, b).data,
+                               ref.layer_norm(x.data, k, w.data, b.data, 1e-5), rtol=1e-10, atol=1e-12)
+    assert_gradients(lambda x, w, b: F.layer_norm(x, normalized_shape, w, b), x, w, b)
+    assert_gradients(lambda x: F.layer_norm(x, normalized_shape), x)
+
+
+def test_layer_norm_matches_pytorch_forward_and_gradients():
+    torch = pytest.importorskip("torch")
+    x, w, b = randn(3, 2, 4), randn(2, 4, seed=1), randn(2, 4, seed=2)
+    g = np.random.default_rng(3).standard_normal((3, 2, 4))
+    F.layer_norm(x, (2, 4), w, b, eps=1e-3).backward(g)
+    tx, tw, tb = (torch.tensor(t.data, requires_grad=True) for t in (x, w, b))
+    out = torch.nn.functional.layer_norm(tx, (2, 4), tw, tb, eps=1e-3)
+    out.backward(torch.tensor(g))
+    np.testing.assert_allclose(F.layer_norm(x, (2, 4), w, b, eps=1e-3).data, out.detach().numpy(), rtol=1e-10)
+    for ours, theirs in ((x, tx), (w, tw), (b, tb)):
+        np.testing.assert_allclose(np.asarray(ours.grad), theirs.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_layer_norm_names_a_shape_that_does_not_end_the_input():
+    with pytest.raises(ValueError, match=r"layer_norm: x must end in normalized_shape \(3,\), got x.shape=\(2, 4\)"):
+        F.layer_norm(randn(2, 4), 3)
+
+
+# -- dropout2d, flatten, unflatten -------------------------------------------------------------------
+
+
+def test_dropout2d_zeroes_whole_channels_and_scales_the_rest():
+    x = tm.tensor(np.ones((50, 8, 3, 3)))
+    out = F.dropout2d(x, 0.25, seed=0).data
+    per_channel = out.reshape(50, 8, 9)
+    assert np.all((per_channel == 0).all(axis=2) | (per_channel == 1 / 0.75).all(axis=2))
+    assert abs((per_channel[:, :, 0] == 0).mean() - 0.25) < 0.06
+    assert F.dropout2d(x, 0.25, training=False) is x
+
+
+def test_dropout2d_gradient_goes_through_the_kept_channels():
+    x = randn(2, 3, 2, 2)
+    assert_gradients(lambda x: F.dropout2d(x, 0.5, seed=4), x)
+
+
+@given(st.lists(st.integers(1, 3), min_size=1, max_size=4), st.data())
+def test_flatten_then_unflatten_is_the_identity(shape, data):
+    start = data.draw(st.integers(-len(shape), len(shape) - 1))
+    end = data.draw(st.integers(start % len(shape), len(shape) - 1))
+    x = tm.tensor(np.arange(np.prod(shape), dtype=np.float64).reshape(shape))
+    flat = F.flatten(x, start, end)
+    begin = start % len(shape)
+    assert flat.shape == tuple(shape[:begin]) + (int(np.prod(shape[begin:end + 1])),) + tuple(shape[end + 1:])
+    back = F.unflatten(flat, begin, tuple(shape[begin:end + 1]))
+    np.testing.assert_array_equal(back.data, x.data)
+
+
+def test_flatten_and_unflatten_gradients_and_bad_sizes():
+    assert_gradients(lambda x: F.flatten(x, 1), randn(2, 3, 2))
+    assert_gradients(lambda x: F.unflatten(x, 1, (2, -1)), randn(2, 6))
+    with pytest.raises(ValueError, match=r"unflatten: sizes \(4, 2\) do not multiply to x.shape\[1\] = 6"):
+        F.unflatten(randn(2, 6), 1, (4, 2))
+    with pytest.raises(ValueError, match=r"flatten: start_dim 2 comes after end_dim 1"):
+        F.flatten(randn(2, 3, 4), 2, 1)

@@ -11,9 +11,11 @@ from hypothesis.extra import numpy as hnp
 
 import tinymed as tm
 from tinymed.nn.losses import (
-    BCEWithLogitsLoss, CrossEntropyLoss, FocalLoss, WeightedBCELoss, binary_cross_entropy,
-    binary_cross_entropy_with_logits, cross_entropy, focal_loss, weighted_binary_cross_entropy,
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, FocalLoss, L1Loss, MSELoss, NLLLoss, WeightedBCELoss,
+    binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, focal_loss, l1_loss, mse_loss,
+    nll_loss, weighted_binary_cross_entropy,
 )
+from tinymed.testing import assert_gradients
 from reference import losses_reference as ref
 
 REDUCTIONS = ["mean", "sum", "none"]
@@ -335,8 +337,8 @@ def test_weighted_bce_with_unit_weights_is_plain_bce(xy):
     np.testing.assert_allclose(weighted.data, plain.data, rtol=1e-12)
 
     p = np.clip(1 / (1 + np.exp(-x)), 1e-6, 1 - 1e-6)
-    weighted_p = weighted_binary_cross_entropy(tm.tensor(p), y, 1.0, 1.0, from_logits=False, epsilon=0.0)
-    # log(1 - p + 0) here, log1p(-p) there: equal up to the rounding of 1 - p
+    weighted_p = weighted_binary_cross_entropy(tm.tensor(p), y, 1.0, 1.0, from_logits=False, epsilon=1e-300)
+    # log(1 - p + 1e-300) here (the epsilon vanishes in the rounding), log1p(-p) there: equal up to the rounding of 1 - p
     assert weighted_p.item() == pytest.approx(binary_cross_entropy(tm.tensor(p), y).item(), rel=1e-9)
 
 
@@ -419,7 +421,7 @@ def test_loss_modules_show_their_options():
         "reduction='class_sum')"
     )
     assert repr(BCEWithLogitsLoss(pos_weight=[3.0])) == "BCEWithLogitsLoss(pos_weight=[3], reduction='mean')"
-    assert repr(CrossEntropyLoss(label_smoothing=0.1)) == "CrossEntropyLoss(reduction='mean', label_smoothing=0.1)"
+    assert repr(CrossEntropyLoss(label_smoothing=0.1)) == "CrossEntropyLoss(reduction='mean', label_smoothing=0.1, ignore_index=-100)"
     assert repr(FocalLoss()) == "FocalLoss(alpha=0.25, gamma=2.0, reduction='mean')"
 
 
@@ -438,14 +440,14 @@ BAD_CALLS = [
     (lambda: focal_loss(X, Y + 2), r"focal_loss: target values must be exactly 0 or 1, found \[2.0\]"),
     (lambda: binary_cross_entropy(X + 1.2, Y), r"binary_cross_entropy: probs must be probabilities in \[0, 1\], found \[1.2"),
     (lambda: weighted_binary_cross_entropy(X - 3, Y, 1, 1, from_logits=False), r"input must be probabilities in \[0, 1\].*from_logits=True"),
-    (lambda: cross_entropy(X, np.array([0, 1, 3, 2])), r"cross_entropy: target holds class index 3, out of range for 3 classes \(valid: 0 to 2\)"),
+    (lambda: cross_entropy(X, np.array([0, 1, 3, 2])), r"cross_entropy: target holds class index 3, out of range for 3 classes \(valid: 0 to 2, or ignore_index=-100\)"),
     (lambda: cross_entropy(X, np.array([0, -1, 2, 2])), r"cross_entropy: target holds class index -1, out of range"),
     (lambda: cross_entropy(X, np.array([0, 1.5, 2, 2])), r"cross_entropy: class indices in target must be whole numbers, found \[1.5\]"),
     (lambda: cross_entropy(X, np.array([0, 1, 2])), r"cross_entropy: target has shape \(3,\) but logits has shape \(4, 3\)"),
     (lambda: cross_entropy(tm.tensor(np.zeros(3)), np.array(1)), r"cross_entropy: logits must have shape \(N, C\)"),
     (lambda: cross_entropy(X, Y + 2), r"cross_entropy: class probabilities in target must be in \[0, 1\]"),
     (lambda: cross_entropy(X, np.zeros(4, dtype=int), weight=[1.0, 2.0]), r"cross_entropy: weight must have one entry per class, shape \(3,\), got shape \(2,\)"),
-    (lambda: cross_entropy(X, np.zeros(4, dtype=int), label_smoothing=1.5), r"cross_entropy: label_smoothing must be a number in \[0.0, 1.0\], got 1.5"),
+    (lambda: cross_entropy(X, np.zeros(4, dtype=int), label_smoothing=1.5), r"cross_entropy: label_smoothing must be a finite number >= 0 and <= 1, got 1.5"),
     (lambda: binary_cross_entropy_with_logits(X, Y, reduction="avg"), r"binary_cross_entropy_with_logits: reduction must be one of 'mean', 'sum', 'none', got 'avg'"),
     (lambda: cross_entropy(X, np.zeros(4, dtype=int), reduction="class_sum"), r"cross_entropy: reduction must be one of"),
     (lambda: weighted_binary_cross_entropy(X, Y, 1, 1, reduction="classsum"), r"reduction must be one of 'mean', 'sum', 'none', 'class_sum', got 'classsum'"),
@@ -453,24 +455,24 @@ BAD_CALLS = [
     (lambda: weighted_binary_cross_entropy(X, Y, [0.5, 0.5], 1), r"weighted_binary_cross_entropy: pos_weights has 2 entries but the target has 3 label\(s\) \(shape \(4, 3\)\)"),
     (lambda: weighted_binary_cross_entropy(X, Y, 1, np.ones((3, 1))), r"neg_weights must be a number or one weight per label, shape \(C,\), got shape \(3, 1\)"),
     (lambda: weighted_binary_cross_entropy(X, Y, [0.5, -0.1, 0.5], 1), r"weighted_binary_cross_entropy: pos_weights must be finite and non-negative, found \[-0.1\]"),
-    (lambda: weighted_binary_cross_entropy(X, Y, 1, 1, epsilon=-1e-7), r"weighted_binary_cross_entropy: epsilon must be a number in \[0.0, inf\]"),
+    (lambda: weighted_binary_cross_entropy(X, Y, 1, 1, epsilon=-1e-7), r"weighted_binary_cross_entropy: epsilon must be a finite number >= 0, got -1e-07"),
     (lambda: weighted_binary_cross_entropy(tm.tensor(np.zeros((2, 2, 2))), np.zeros((2, 2, 2)), 1, 1), r"input must have shape \(N,\) or \(N, C\)"),
     (lambda: binary_cross_entropy_with_logits(X, Y, weight=-np.ones(3)), r"binary_cross_entropy_with_logits: weight must be finite and non-negative"),
     (lambda: binary_cross_entropy_with_logits(X, Y, pos_weight=np.ones(2)), r"pos_weight of shape \(2,\) does not broadcast to the input's shape \(4, 3\)"),
     (lambda: binary_cross_entropy(X, Y, weight=[np.nan, 1.0, 1.0]), r"binary_cross_entropy: weight must be finite and non-negative, found \[nan\]"),
     (lambda: cross_entropy(X, np.zeros(4, dtype=int), weight=[1.0, -2.0, 1.0]), r"cross_entropy: weight must be finite and non-negative"),
     (lambda: CrossEntropyLoss()(tm.tensor(np.zeros((4, 1))), np.array([0, 1, 1, 0])), r"cross_entropy: logits has one class \(shape \(4, 1\)\).*needs binary_cross_entropy_with_logits"),
-    (lambda: focal_loss(X, Y, alpha=1.5), r"focal_loss: alpha must be a number in \[-inf, 1.0\], got 1.5"),
-    (lambda: focal_loss(X, Y, gamma=-1.0), r"focal_loss: gamma must be a number in \[0.0, inf\], got -1.0"),
+    (lambda: focal_loss(X, Y, alpha=1.5), r"focal_loss: alpha must be a finite number <= 1, got 1.5"),
+    (lambda: focal_loss(X, Y, gamma=-1.0), r"focal_loss: gamma must be a finite number >= 0, got -1.0"),
     (lambda: BCEWithLogitsLoss(reduction="mena"), r"BCEWithLogitsLoss: reduction must be one of"),
     (lambda: BCEWithLogitsLoss(pos_weight=[-1.0]), r"BCEWithLogitsLoss: pos_weight must be finite and non-negative"),
     (lambda: CrossEntropyLoss(weight=np.ones((2, 2))), r"CrossEntropyLoss: weight must have shape \(C,\)"),
-    (lambda: CrossEntropyLoss(label_smoothing=-0.1), r"CrossEntropyLoss: label_smoothing must be a number in \[0.0, 1.0\]"),
+    (lambda: CrossEntropyLoss(label_smoothing=-0.1), r"CrossEntropyLoss: label_smoothing must be a finite number >= 0 and <= 1, got -0.1"),
     (lambda: WeightedBCELoss([1.0, 1.0], [1.0, 1.0, 1.0]), r"WeightedBCELoss: pos_weights has 2 labels but neg_weights has 3"),
     (lambda: WeightedBCELoss(-1.0, 1.0), r"WeightedBCELoss: pos_weights must be finite and non-negative"),
     (lambda: WeightedBCELoss(1.0, 1.0, reduction="average"), r"WeightedBCELoss: reduction must be one of .*'class_sum'"),
     (lambda: WeightedBCELoss([0.5, 0.5], [0.5, 0.5])(X, Y), r"weighted_binary_cross_entropy: pos_weights has 2 entries but the target has 3"),
-    (lambda: FocalLoss(gamma=-2), r"FocalLoss: gamma must be a number"),
+    (lambda: FocalLoss(gamma=-2), r"FocalLoss: gamma must be a finite number >= 0, got -2"),
 ]
 
 
@@ -486,8 +488,8 @@ BAD_TYPES = [
     (lambda: focal_loss(X, tm.tensor(Y, requires_grad=True)), r"focal_loss: target requires grad, but targets are constants here: pass target.detach\(\)"),
     (lambda: weighted_binary_cross_entropy(X, Y, "heavy", 1), r"weighted_binary_cross_entropy: pos_weights must be a number or an array of numbers, got str"),
     (lambda: focal_loss({"x": 1}, Y), r"focal_loss: logits must be a Tensor or an array of floats, got dict"),
-    (lambda: FocalLoss(alpha="0.25"), r"FocalLoss: alpha must be a number, got str"),
-    (lambda: CrossEntropyLoss(label_smoothing=None), r"CrossEntropyLoss: label_smoothing must be a number, got NoneType"),
+    (lambda: FocalLoss(alpha="0.25"), r"FocalLoss: alpha must be a finite number <= 1, got '0.25'"),
+    (lambda: CrossEntropyLoss(label_smoothing=None), r"CrossEntropyLoss: label_smoothing must be a finite number >= 0 and <= 1, got None"),
     (lambda: weighted_binary_cross_entropy(X, Y, 1, None), r"weighted_binary_cross_entropy: neg_weights is required"),
 ]
 
@@ -505,5 +507,90 @@ def test_float_class_indices_from_tm_tensor_are_accepted():
 
 def test_cross_entropy_mean_with_every_target_weighted_zero_is_refused():
     logits = tm.tensor(np.zeros((2, 3)))
-    with pytest.raises(ValueError, match="every target's class has weight 0"):
+    with pytest.raises(ValueError, match="every target is ignored or its class has weight 0"):
         cross_entropy(logits, np.array([0, 0]), weight=np.array([0.0, 1.0, 1.0]))
+
+
+# -- the losses added for PyTorch fluency: MSE, L1, NLL, BCELoss, ignore_index ------------------
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_mse_and_l1_match_their_formulas_and_finite_differences(reduction):
+    _, x, y = data(21, shape=(3, 4))
+    squares = [(a - b) ** 2 for a, b in zip(x.ravel(), y.ravel())]
+    absolutes = [abs(a - b) for a, b in zip(x.ravel(), y.ravel())]
+    for fn, per_element in ((mse_loss, squares), (l1_loss, absolutes)):
+        expected = np.reshape(ref.reduce(per_element, reduction), (3, 4) if reduction == "none" else ())
+        np.testing.assert_allclose(fn(tm.tensor(x), y, reduction=reduction).data, expected, rtol=1e-12)
+        assert_gradients(lambda x: fn(x, y, reduction=reduction), leaf(x))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("ignore", [False, True])
+def test_nll_loss_matches_the_loop_reference_and_finite_differences(reduction, ignore):
+    rng = np.random.default_rng(22)
+    log_probs, weight = rng.normal(size=(6, 4)), rng.uniform(0.2, 3, size=4)
+    target = rng.integers(0, 4, size=6)
+    if ignore:
+        target[[1, 4]] = -100
+    expected = ref.nll(log_probs, target, weight, -100, reduction)
+    np.testing.assert_allclose(nll_loss(tm.tensor(log_probs), target, weight, reduction).data, expected, rtol=1e-12)
+    assert_gradients(lambda x: nll_loss(x, target, weight, reduction), leaf(log_probs))
+
+
+def test_log_softmax_then_nll_loss_is_cross_entropy():
+    _, x, _ = data(23, shape=(5, 3))
+    y = np.array([0, 2, 1, 1, 0])
+    logits = tm.tensor(x)
+    np.testing.assert_allclose(nll_loss(tm.nn.functional.log_softmax(logits, dim=1), y).data,
+                               cross_entropy(logits, y).data, rtol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_new_losses_agree_with_pytorch(torch, reduction):
+    rng = np.random.default_rng(24)
+    x, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    for ours_loss, theirs_loss in ((MSELoss(reduction), torch.nn.MSELoss(reduction=reduction)),
+                                   (L1Loss(reduction), torch.nn.L1Loss(reduction=reduction))):
+        ours_x, torch_x = torch_pair(torch, x)
+        assert_same(theirs_loss(torch_x, torch.tensor(y)), ours_loss(ours_x, y), ours_x, torch_x)
+    weight, target = rng.uniform(0.2, 3, size=3), np.array([0, 2, -1, 1, 2])
+    log_probs = rng.normal(size=(5, 3, 2))
+    target_2d = np.stack([target, target[::-1]], axis=1)
+    ours_x, torch_x = torch_pair(torch, log_probs)
+    ours = NLLLoss(weight, reduction, ignore_index=-1)(ours_x, target_2d)
+    theirs = torch.nn.NLLLoss(torch.tensor(weight), ignore_index=-1, reduction=reduction)(torch_x, torch.tensor(target_2d))
+    assert_same(theirs, ours, ours_x, torch_x)
+    p = rng.uniform(0.01, 0.99, size=(5, 3))
+    ours_p, torch_p = torch_pair(torch, p)
+    ours = BCELoss(weight, reduction)(ours_p, (y > 0).astype(float))
+    theirs = torch.nn.BCELoss(torch.tensor(weight), reduction=reduction)(torch_p, torch.tensor((y > 0).astype(float)))
+    assert_same(theirs, ours, ours_p, torch_p)
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_ignore_index_agrees_with_pytorch(torch, reduction, label_smoothing):
+    rng = np.random.default_rng(25)
+    x, weight = rng.normal(0, 2, size=(6, 4)), rng.uniform(0.2, 3, size=4)
+    target = np.array([0, 3, 255, 1, 255, 2])
+    ours_x, torch_x = torch_pair(torch, x)
+    ours = CrossEntropyLoss(weight, reduction, label_smoothing, ignore_index=255)(ours_x, target)
+    theirs = torch.nn.CrossEntropyLoss(torch.tensor(weight), ignore_index=255, reduction=reduction,
+                                       label_smoothing=label_smoothing)
+    assert_same(theirs(torch_x, torch.tensor(target)), ours, ours_x, torch_x)
+    assert np.all(np.asarray(ours_x.grad)[[2, 4]] == 0)
+
+
+def test_cross_entropy_ignored_targets_do_not_count_in_the_mean():
+    x = tm.tensor(np.zeros((3, 2)))
+    assert cross_entropy(x, np.array([0, -100, 1])).item() == pytest.approx(math.log(2))
+    with pytest.raises(ValueError, match="every target is ignored"):
+        cross_entropy(x, np.array([-100, -100, -100]))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_with_ignored_targets_gradient_matches_finite_differences(reduction):
+    _, x, _ = data(26, shape=(5, 3, 2))
+    target = np.array([[0, 2], [-100, 1], [1, -100], [2, 2], [0, -100]])
+    assert_gradients(lambda x: cross_entropy(x, target, np.array([0.5, 1.0, 2.0]), reduction, 0.1), leaf(x))

@@ -587,7 +587,7 @@ def test_sequential_from_a_dict_uses_its_keys():
 def test_sequential_bad_entries_and_indices_are_clear_errors():
     with pytest.raises(TypeError, match="Sequential: entry 1 must be a Module, got function"):
         Sequential(TinyReLU(), lambda x: x)
-    with pytest.raises(IndexError, match="Sequential: index 2 is out of range for 2 modules"):
+    with pytest.raises(IndexError, match="Sequential: index 2 is out of range for 2 entries"):
         Sequential(TinyReLU(), TinyReLU())[2]
     with pytest.raises(TypeError, match="Sequential: index must be an int or a slice, got str"):
         Sequential(TinyReLU())["0"]
@@ -672,3 +672,102 @@ def test_summary_of_real_layers_shows_the_shapes_of_an_image_model():
     rows = {line.split()[0]: line for line in model.summary((1, 8, 8)).splitlines()[2:9]}
     assert "(1, 4, 8, 8)" in rows["0"] and "40" in rows["0"] and "frozen" in rows["0"]  # 4*1*3*3 + 4
     assert "(1, 4, 4, 4)" in rows["3"] and "(1, 4)" in rows["4"] and "(1, 1)" in rows["5"]
+
+
+# -- to(device), ModuleDict, ParameterList, gradient clipping ----------------------------------
+
+
+def test_to_accepts_the_cpu_as_pytorch_spells_it_and_refuses_cuda():
+    net = Net()
+    weight = net.classifier.weight
+    assert net.to("cpu") is net and net.to(device="cpu") is net and net.classifier.weight is weight
+    assert net.to("cpu", np.float64).classifier.weight.dtype == np.float64
+    assert net.to(device="cpu", dtype=np.float32).classifier.weight.dtype == np.float32
+    assert net.to(tm.tensor(np.zeros(1))).classifier.weight.dtype == np.float64  # a tensor's dtype
+    with pytest.raises(ValueError, match="to: device must be 'cpu': tinymed .* runs on the CPU only, got 'cuda'"):
+        net.to("cuda")
+    with pytest.raises(ValueError, match="got 'cuda:0'"):
+        net.to(device="cuda:0", dtype=np.float64)
+    assert net.classifier.weight.dtype == np.float64  # a refused call changes nothing
+
+
+def test_module_dict_registers_its_modules_under_their_keys_in_order():
+    heads = tm.nn.ModuleDict({"mass": TinyLinear(3, 1), "nodule": TinyLinear(3, 2)})
+    heads["effusion"] = TinyLinear(3, 1, bias=False)
+    assert list(heads) == ["mass", "nodule", "effusion"] and len(heads) == 3 and "mass" in heads
+    assert list(heads.state_dict()) == ["mass.weight", "mass.bias", "nodule.weight", "nodule.bias", "effusion.weight"]
+    assert [name for name, _ in heads.items()] == list(heads.keys())
+    del heads["nodule"]
+    assert list(heads) == ["mass", "effusion"]
+    with pytest.raises(KeyError, match=r"ModuleDict: no module named 'x'; it holds \['mass', 'effusion'\]"):
+        heads["x"]
+    with pytest.raises(TypeError, match="ModuleDict: 'head' must be a Module, got int"):
+        heads["head"] = 3
+
+
+def test_module_dict_state_dict_keys_match_pytorchs():
+    torch = pytest.importorskip("torch")
+    ours = tm.nn.ModuleDict({"a": tm.nn.Linear(2, 3), "b": tm.nn.Sequential(tm.nn.Linear(3, 1))})
+    theirs = torch.nn.ModuleDict({"a": torch.nn.Linear(2, 3), "b": torch.nn.Sequential(torch.nn.Linear(3, 1))})
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+
+
+def test_parameter_list_registers_parameters_as_0_1_and_trains_them():
+    class Mixture(Module):
+        def __init__(self):
+            super().__init__()
+            self.weights = tm.nn.ParameterList([np.ones(2, np.float32), tm.tensor(np.zeros(2, np.float32))])
+            self.weights.append(Parameter(np.full(2, 2.0, np.float32)))
+
+        def forward(self, x):
+            return sum(w * x for w in self.weights)
+
+    model = Mixture()
+    assert [name for name, _ in model.named_parameters()] == ["weights.0", "weights.1", "weights.2"]
+    assert all(isinstance(p, Parameter) and p.dtype == np.float32 for p in model.weights)
+    model(tm.tensor(np.array([1.0, 2.0], dtype=np.float32))).sum().backward()
+    np.testing.assert_array_equal(np.asarray(model.weights[-1].grad), [1.0, 2.0])
+    with pytest.raises(IndexError, match="ParameterList: index 3 is out of range for 3 entries"):
+        model.weights[3]
+
+
+def _with_grads(*grads):
+    params = [Parameter(np.zeros_like(np.asarray(g, dtype=np.float32))) for g in grads]
+    for p, g in zip(params, grads):
+        p.grad = np.asarray(g, dtype=np.float32)
+    return params
+
+
+def test_clip_grad_norm_scales_all_gradients_to_the_max_norm_and_returns_the_old_norm():
+    params = _with_grads([3.0, 0.0], [[4.0]])  # total L2 norm 5
+    total = tm.nn.utils.clip_grad_norm_(params, max_norm=1.0)
+    assert total == pytest.approx(5.0)
+    np.testing.assert_allclose(np.asarray(params[0].grad), [0.6, 0.0], rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(params[1].grad), [[0.8]], rtol=1e-5)
+    small = _with_grads([0.3, 0.4])
+    assert tm.nn.utils.clip_grad_norm_(small, 1.0) == pytest.approx(0.5)
+    np.testing.assert_array_equal(np.asarray(small[0].grad), np.float32([0.3, 0.4]))  # under the max: untouched
+
+
+@given(st.lists(st.floats(-100, 100), min_size=1, max_size=6), st.sampled_from([1.0, 2.0, 3.0, float("inf")]),
+       st.floats(0.01, 10))
+def test_clip_grad_norm_matches_pytorch(values, norm_type, max_norm):
+    torch = pytest.importorskip("torch")
+    ours = _with_grads(np.array(values, dtype=np.float64))
+    theirs = torch.zeros(len(values), dtype=torch.float32, requires_grad=True)
+    theirs.grad = torch.tensor(np.float32(values))
+    total = tm.nn.utils.clip_grad_norm_(ours, max_norm, norm_type)
+    their_total = torch.nn.utils.clip_grad_norm_([theirs], max_norm, norm_type)
+    assert total == pytest.approx(float(their_total), rel=1e-5, abs=1e-6)
+    np.testing.assert_allclose(np.asarray(ours[0].grad), theirs.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_clip_grad_value_clamps_each_element_and_skips_missing_grads():
+    params = _with_grads([-3.0, 0.5, 2.0]) + [Parameter(np.zeros(2))]
+    tm.nn.utils.clip_grad_value_(params, 1.0)
+    np.testing.assert_array_equal(np.asarray(params[0].grad), [-1.0, 0.5, 1.0])
+    assert params[1].grad is None
+    with pytest.raises(ValueError, match="clip_grad_value_: clip_value must be a finite number > 0, got 0"):
+        tm.nn.utils.clip_grad_value_(params, 0)
+    with pytest.raises(ValueError, match="clip_grad_norm_: the total norm of the gradients is nan"):
+        tm.nn.utils.clip_grad_norm_(_with_grads([np.nan]), 1.0, error_if_nonfinite=True)

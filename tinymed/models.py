@@ -13,29 +13,21 @@ or `nn.WeightedBCELoss(from_logits=True)` (one output per label) or `nn.CrossEnt
 (one output per class). Both take `seed`, drawn from in construction order, so the same seed
 builds the same network.
 """
-import numbers
-
-from tinymed.autograd import Tensor
-from tinymed.nn.layers import AvgPool2d, BatchNorm2d, Conv2d, GlobalAvgPool2d, Linear, MaxPool2d, ReLU
+from tinymed import validate
+from tinymed.nn.activation import ReLU
 from tinymed.nn.containers import Sequential
+from tinymed.nn.layers import AvgPool2d, Conv2d, GlobalAvgPool2d, Linear, MaxPool2d
 from tinymed.nn.module import Module
+from tinymed.nn.normalization import BatchNorm2d
 from tinymed.tensor_methods import concatenate
 from tinymed.random import get_generator
 
 
-def _positive_int(value, name, where):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{where}: {name} must be an int >= 1, got {value!r}")
-    return int(value)
-
-
 def _check_images(model, x, min_size, why):
-    """x must be a batch of images (N, C, H, W) at least min_size x min_size."""
+    """x must be a batch of images (N, C, H, W) at least min_size x min_size: the model knows
+    how much its pools shrink them (the layers check the rest: channels, dtype)."""
     where = type(model).__name__
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{where}: expected a tinymed Tensor of images (N, C, H, W), got {type(x).__name__}")
-    if x.ndim != 4:
-        raise ValueError(f"{where}: expected images of shape (N, C, H, W), got x.shape={tuple(x.shape)}")
+    validate.ndim(x, f"{where}: x", 4, "(N, C, H, W)")
     if x.shape[2] < min_size or x.shape[3] < min_size:
         channels_last = x.shape[3] in (1, 3) and x.shape[1] >= min_size
         hint = "; channels-last images (N, H, W, C)? use x.transpose(0, 3, 1, 2)" if channels_last else ""
@@ -70,8 +62,8 @@ class SimpleCNN(Module):
 
     def __init__(self, in_channels=1, num_classes=1, seed=None):
         super().__init__()
-        in_channels = _positive_int(in_channels, "in_channels", "SimpleCNN")
-        num_classes = _positive_int(num_classes, "num_classes", "SimpleCNN")
+        in_channels = validate.integer(in_channels, "SimpleCNN: in_channels", min=1)
+        num_classes = validate.integer(num_classes, "SimpleCNN: num_classes", min=1)
         rng = get_generator(seed)
         self.features = Sequential(
             Conv2d(in_channels, 16, 3, padding=1, seed=rng), BatchNorm2d(16), ReLU(), MaxPool2d(2),
@@ -173,13 +165,13 @@ class MiniDenseNet(Module):
                  num_init_features=16, seed=None):
         super().__init__()
         where = "MiniDenseNet"
-        in_channels = _positive_int(in_channels, "in_channels", where)
-        num_classes = _positive_int(num_classes, "num_classes", where)
-        growth_rate = _positive_int(growth_rate, "growth_rate", where)
-        channels = _positive_int(num_init_features, "num_init_features", where)
+        in_channels = validate.integer(in_channels, f"{where}: in_channels", min=1)
+        num_classes = validate.integer(num_classes, f"{where}: num_classes", min=1)
+        growth_rate = validate.integer(growth_rate, f"{where}: growth_rate", min=1)
+        channels = validate.integer(num_init_features, f"{where}: num_init_features", min=1)
         if not isinstance(block_config, (tuple, list)) or len(block_config) == 0:
             raise ValueError(f"{where}: block_config must be a non-empty tuple of layer counts, got {block_config!r}")
-        block_config = tuple(_positive_int(n, "each entry of block_config", where) for n in block_config)
+        block_config = tuple(validate.integer(n, f"{where}: each entry of block_config", min=1) for n in block_config)
         rng = get_generator(seed)
 
         children = {"stem": Conv2d(in_channels, channels, 3, padding=1, bias=False, seed=rng)}

@@ -1,7 +1,8 @@
 """Convolution and pooling written as their definitions, one output element at a time.
 
 Slow (plain Python loops over every index) and obviously correct; tests compare
-tinymed.nn.conv against them on small shapes. Stride and padding are (h, w) pairs.
+tinymed.nn.conv and tinymed.nn.pooling against them on small shapes. Stride, padding and
+dilation are (h, w) pairs.
 """
 import math
 
@@ -12,25 +13,27 @@ def out_size(size, kernel, stride, padding):
     return (size + 2 * padding - kernel) // stride + 1
 
 
-def conv2d_loops(x, weight, bias, stride, padding):
-    """out[n, o, y, z] = bias[o] + sum_{c, i, j} weight[o, c, i, j] * x[n, c, y*sh + i - ph, z*sw + j - pw],
-    reading 0 outside x."""
+def conv2d_loops(x, weight, bias, stride, padding, dilation=(1, 1), groups=1):
+    """out[n, o, y, z] = bias[o] + sum_{c, i, j} weight[o, c, i, j] * x[n, c0 + c, y*sh + i*dh - ph, z*sw + j*dw - pw],
+    reading 0 outside x; c0 = (o // (O / groups)) * (C / groups), the first channel of o's group."""
     N, C, H, W = x.shape
-    O, _, kh, kw = weight.shape
-    (sh, sw), (ph, pw) = stride, padding
-    out_h, out_w = out_size(H, kh, sh, ph), out_size(W, kw, sw, pw)
+    O, C_group, kh, kw = weight.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    out_h = (H + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    out_w = (W + 2 * pw - dw * (kw - 1) - 1) // sw + 1
     out = np.zeros((N, O, out_h, out_w))
     for n in range(N):
         for o in range(O):
+            c0 = (o // (O // groups)) * C_group
             for y in range(out_h):
                 for z in range(out_w):
                     total = 0.0 if bias is None else float(bias[o])
-                    for c in range(C):
+                    for c in range(C_group):
                         for i in range(kh):
                             for j in range(kw):
-                                row, col = y * sh + i - ph, z * sw + j - pw
+                                row, col = y * sh + i * dh - ph, z * sw + j * dw - pw
                                 if 0 <= row < H and 0 <= col < W:
-                                    total += float(weight[o, c, i, j]) * float(x[n, c, row, col])
+                                    total += float(weight[o, c, i, j]) * float(x[n, c0 + c, row, col])
                     out[n, o, y, z] = total
     return out
 

@@ -63,3 +63,48 @@ def softmax_rows(x):
         total = sum(exps)
         out.append([e / total for e in exps])
     return np.array(out)
+
+
+# -- activations, one element at a time, from their textbook formulas -------------------------
+
+
+def _elementwise(f, x):
+    return np.array([f(float(v)) for v in np.ravel(x)]).reshape(np.shape(x))
+
+
+def leaky_relu(x, slope):
+    return _elementwise(lambda v: v if v > 0 else slope * v, x)
+
+
+def elu(x, alpha):
+    return _elementwise(lambda v: v if v > 0 else alpha * math.expm1(v), x)
+
+
+def gelu(x):
+    return _elementwise(lambda v: v * 0.5 * (1 + math.erf(v / math.sqrt(2))), x)
+
+
+def gelu_tanh(x):
+    k = math.sqrt(2 / math.pi)
+    return _elementwise(lambda v: 0.5 * v * (1 + math.tanh(k * (v + 0.044715 * v**3))), x)
+
+
+def silu(x):
+    return _elementwise(lambda v: v / (1 + math.exp(-v)), x)
+
+
+def softplus(x, beta, threshold):
+    return _elementwise(lambda v: v if beta * v > threshold else math.log1p(math.exp(beta * v)) / beta, x)
+
+
+def layer_norm(x, k, weight, bias, eps):
+    """Normalise each of the x.shape[:-k] blocks of its last k axes, by explicit loops."""
+    lead = x.shape[: x.ndim - k]
+    out = np.zeros(x.shape)
+    for index in np.ndindex(*lead):
+        block = [float(v) for v in np.ravel(x[index])]
+        mean = sum(block) / len(block)
+        var = sum((v - mean) ** 2 for v in block) / len(block)
+        normed = np.array([(v - mean) / math.sqrt(var + eps) for v in block]).reshape(x.shape[x.ndim - k:])
+        out[index] = normed * weight + bias
+    return out

@@ -81,3 +81,17 @@ def focal(x, y, alpha, gamma, reduction):
         alpha_t = 1.0 if alpha is None else (alpha if yi == 1 else 1 - alpha)
         losses.append(-alpha_t * (1 - p_t) ** gamma * math.log(p_t))
     return reduce(losses, reduction)
+
+
+def nll(log_probs, target, weight, ignore_index, reduction):
+    """Negative log-likelihood of (N, C) log-probabilities, one sample at a time."""
+    losses, total = [], 0.0
+    for row, y in zip(log_probs, target):
+        if y == ignore_index:
+            losses.append(0.0)
+            continue
+        losses.append(-weight[int(y)] * float(row[int(y)]))
+        total += weight[int(y)]
+    if reduction == "none":
+        return losses
+    return sum(losses) / total if reduction == "mean" else sum(losses)

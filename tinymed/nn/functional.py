@@ -1,41 +1,47 @@
 """The math of the layers, as functions on tensors (`import tinymed.nn.functional as F`).
 
-Layers (`nn.Linear`, `nn.BatchNorm2d`, ...) hold the parameters and the state; the functions
-here do the computing. Ops that are a few tensor operations (linear, the activations) are
-written with them, so autograd derives their backward; batch_norm, dropout, softmax and
-log_softmax are Functions of their own, with the backward derived by hand right under the
-forward, because the composed graph would be slower or numerically unsafe.
+Layers (`nn.Linear`, `nn.GELU`, ...) hold the parameters and the state; the functions here do
+the computing. An op that is a few tensor operations (linear, silu, flatten) is written with
+them, so autograd derives its backward; the others are Functions of their own, with the
+backward derived by hand right under the forward, because the composed graph would be slower
+or numerically unsafe. Each docstring says which.
 
-Convolution and pooling live in `tinymed.nn.conv`, the loss functions in
-`tinymed.nn.loss_functions`, and log_softmax's Function in `tinymed.ops` (the losses use it
+Every public function here is a boundary: it checks its input once (`tinymed.nn.checks`,
+`tinymed.validate`), so a layer's `forward` is one line that calls it.
+
+Convolution lives in `tinymed.nn.conv`, pooling in `tinymed.nn.pooling`, batch and layer
+normalisation in `tinymed.nn.normalization`, the losses in `tinymed.nn.loss_functions` and
+`tinymed.nn.weighted_losses`, and log_softmax's Function in `tinymed.ops` (the losses use it
 too); all are imported here, so `F` is one namespace, as in PyTorch.
 """
-from numbers import Real
+import math
 
 import numpy as np
 
-from tinymed import ops
-from tinymed.autograd import Function, Tensor
-from tinymed.nn.conv import avg_pool2d, conv2d, global_avg_pool2d, max_pool2d  # F is one namespace
+from tinymed import ops, validate
+from tinymed.autograd import Function
+from tinymed.nn.checks import tensor_input
+from tinymed.nn.conv import conv2d  # F is one namespace
 from tinymed.nn.loss_functions import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
-    focal_loss,
-    weighted_binary_cross_entropy,
+    l1_loss,
+    mse_loss,
+    nll_loss,
 )
+from tinymed.nn.normalization import batch_norm, layer_norm
+from tinymed.nn.pooling import adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d, max_pool2d
+from tinymed.nn.weighted_losses import focal_loss, weighted_binary_cross_entropy
 from tinymed.random import get_generator
 
 __all__ = [
-    "linear", "batch_norm", "dropout", "relu", "sigmoid", "tanh", "softmax", "log_softmax",
-    "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d",
-    "binary_cross_entropy_with_logits", "binary_cross_entropy", "cross_entropy",
-    "weighted_binary_cross_entropy", "focal_loss",
+    "linear", "batch_norm", "layer_norm", "dropout", "dropout2d", "flatten", "unflatten",
+    "relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "silu", "softplus", "softmax", "log_softmax",
+    "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "global_avg_pool2d",
+    "binary_cross_entropy_with_logits", "binary_cross_entropy", "cross_entropy", "nll_loss", "mse_loss",
+    "l1_loss", "weighted_binary_cross_entropy", "focal_loss",
 ]
-
-
-def _shape(x):
-    return x.shape if isinstance(x, Tensor) else np.shape(x)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -45,152 +51,19 @@ def _shape(x):
 
 def linear(x, weight, bias=None):
     """y = x W^T + b, PyTorch's layout: x (..., in_features), weight (out_features, in_features),
-    bias (out_features,) -> y (..., out_features). Autograd derives dL/dx = g W, dL/dW = g^T x,
-    dL/db = sum of g over the batch."""
-    x_shape, w_shape = _shape(x), _shape(weight)
-    if len(w_shape) != 2:
-        raise ValueError(f"linear: weight must be 2-d (out_features, in_features), got shape {w_shape}")
-    if len(x_shape) == 0 or x_shape[-1] != w_shape[1]:
+    bias (out_features,) -> y (..., out_features). Composed: autograd derives dL/dx = g W,
+    dL/dW = g^T x, dL/db = sum of g over the batch."""
+    validate.ndim(weight, "linear: weight", 2, "(out_features, in_features)")
+    tensor_input("linear", x, weight)
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
         raise ValueError(
-            f"linear: x has {x_shape[-1] if x_shape else 'no'} features in its last axis but weight "
-            f"expects {w_shape[1]} (x.shape={x_shape}, weight.shape={w_shape})"
+            f"linear: x has {x.shape[-1] if x.ndim else 'no'} features in its last axis but weight "
+            f"expects {weight.shape[1]} (x.shape={x.shape}, weight.shape={weight.shape})"
         )
-    if bias is not None and _shape(bias) != (w_shape[0],):
-        raise ValueError(f"linear: bias must have shape ({w_shape[0]},) to match weight.shape={w_shape}, got {_shape(bias)}")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},) to match weight.shape={weight.shape}, got {bias.shape}")
     out = ops.MatMul.apply(x, ops.Transpose.apply(weight, axes=None))
     return out if bias is None else out + bias
-
-
-# ---------------------------------------------------------------------------------------------
-# Batch normalisation
-# ---------------------------------------------------------------------------------------------
-
-
-def _per_channel_sum(a, b=None):
-    """sum over every axis but 1 of a (or of a * b): (N, C, ...) -> (C,). einsum on the
-    (N, C, L) view makes one pass without a temporary, about twice as fast as a.sum(axes)."""
-    a3 = a.reshape(a.shape[0], a.shape[1], -1)
-    if b is None:
-        return np.einsum("ncl->c", a3)
-    return np.einsum("ncl,ncl->c", a3, b.reshape(a3.shape))
-
-
-class BatchNorm(Function):
-    """y = xhat * weight + bias, xhat = (x - mean) * inv_std, inv_std = 1 / sqrt(var + eps),
-    with mean and var per channel (axis 1), over the m = N*H*W values of each channel.
-
-    Backward: dweight = sum(g * xhat), dbias = sum(g) (sums over the m values of each channel).
-    In training mode mean and var depend on x; with dxhat = g * weight the chain rule gives
-        dx = (1/m) * inv_std * (m * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat))
-           = (weight * inv_std / m) * (m * g - dbias - xhat * dweight)
-    (the second line reuses the two sums dweight and dbias). In evaluation mode mean and var
-    are constants, so dx = g * weight * inv_std.
-    """
-
-    @staticmethod
-    def forward(ctx, x, weight, bias, *, running_mean, running_var, training, momentum, eps):
-        per_channel = (1, -1) + (1,) * (x.ndim - 2)
-        m = x.size // x.shape[1]
-        if training:
-            mean = _per_channel_sum(x) / m
-            centred = x - mean.reshape(per_channel)
-            var = _per_channel_sum(centred, centred) / m  # biased: what normalises
-            if running_mean is not None:
-                # In place, as PyTorch; safe because the running arrays are never saved below.
-                # The running variance is the unbiased estimate m / (m - 1) * var.
-                running_mean *= 1.0 - momentum
-                running_mean += momentum * mean
-                running_var *= 1.0 - momentum
-                running_var += (momentum * m / (m - 1)) * var
-        else:
-            centred = x - running_mean.astype(x.dtype, copy=False).reshape(per_channel)
-            var = running_var.astype(x.dtype, copy=False)
-        inv_std = (1.0 / np.sqrt(var + eps)).reshape(per_channel)
-        xhat = centred
-        xhat *= inv_std  # in place: these arrays are 4 MB a layer, and centred is not needed again
-        ctx.save_for_backward(xhat, inv_std, weight)
-        ctx.per_channel, ctx.training = per_channel, training
-        out = xhat * weight.reshape(per_channel)
-        out += bias.reshape(per_channel)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        xhat, inv_std, weight = ctx.saved_tensors
-        dweight = _per_channel_sum(g, xhat)
-        dbias = _per_channel_sum(g)
-        dx = None
-        if ctx.needs_input_grad[0]:
-            scale = weight.reshape(ctx.per_channel) * inv_std
-            if ctx.training:
-                m = xhat.size // xhat.shape[1]
-                shape = ctx.per_channel
-                dx = g * float(m)  # then, in place: m g - dbias - xhat dweight, times scale / m
-                dx -= dbias.reshape(shape)
-                dx -= xhat * dweight.reshape(shape)
-                dx *= scale / m
-            else:
-                dx = g * scale
-        return dx, dweight, dbias
-
-
-def _check_running(name, array, channels, x_shape, required):
-    if array is None:
-        if required:
-            raise ValueError(f"batch_norm: {name} is needed in evaluation mode (training=False), got None")
-        return
-    if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
-        what = f"an array of dtype {array.dtype}" if isinstance(array, np.ndarray) else type(array).__name__
-        raise TypeError(f"batch_norm: {name} must be a float np.ndarray (a buffer), got {what}")
-    if array.shape != (channels,):
-        raise ValueError(
-            f"batch_norm: {name} has shape {array.shape} but x has {channels} channels in axis 1 "
-            f"(x.shape={x_shape}); expected shape ({channels},)"
-        )
-
-
-def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
-    """Batch normalisation over axis 1: x (N, C), (N, C, L) or (N, C, H, W) -> the same shape.
-
-    training=True: normalise with the batch's mean and (biased) variance per channel, and move
-    the running statistics towards them in place, as PyTorch:
-        running_mean = (1 - momentum) * running_mean + momentum * mean
-        running_var  = (1 - momentum) * running_var  + momentum * var * m / (m - 1)   (unbiased)
-    (running_mean / running_var may be None there: nothing is tracked).
-    training=False: normalise with running_mean and running_var, which are left alone.
-    weight and bias (C,) scale and shift (None: 1 and 0). The running arrays are NumPy buffers
-    of shape (C,), passed as options, not as differentiable inputs.
-    """
-    x_shape = _shape(x)
-    if len(x_shape) < 2:
-        raise ValueError(f"batch_norm: x must have a channel axis 1, shape (N, C, ...), got shape {x_shape}")
-    channels = x_shape[1]
-    if not isinstance(training, bool):
-        raise TypeError(f"batch_norm: training must be a bool, got {type(training).__name__}")
-    _check_running("running_mean", running_mean, channels, x_shape, required=not training)
-    _check_running("running_var", running_var, channels, x_shape, required=not training)
-    if training and running_mean is not None:
-        for name, array in (("running_mean", running_mean), ("running_var", running_var)):
-            if not array.flags.writeable:
-                raise ValueError(f"batch_norm: {name} is read-only, but training mode updates it in place")
-    if not (isinstance(momentum, Real) and 0 <= momentum <= 1):
-        raise ValueError(f"batch_norm: momentum must be a number in [0, 1], got {momentum!r}")
-    if not (isinstance(eps, Real) and eps > 0):
-        raise ValueError(f"batch_norm: eps must be a number > 0, got {eps!r}")
-    if training and int(np.prod(x_shape)) // channels < 2:
-        raise ValueError(
-            f"batch_norm: training needs more than one value per channel to compute a variance, "
-            f"got x.shape={x_shape}"
-        )
-    for name, value in (("weight", weight), ("bias", bias)):
-        if value is not None and _shape(value) != (channels,):
-            raise ValueError(f"batch_norm: {name} must have shape ({channels},) for x.shape={x_shape}, got {_shape(value)}")
-    weight = np.ones(channels) if weight is None else weight
-    bias = np.zeros(channels) if bias is None else bias
-    return BatchNorm.apply(
-        x, weight, bias, running_mean=running_mean, running_var=running_var,
-        training=training, momentum=float(momentum), eps=float(eps),
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,12 +77,22 @@ class Dropout(Function):
     def forward(ctx, x, *, keep, scale):
         scaled_mask = keep.astype(x.dtype) * scale
         ctx.save_for_backward(scaled_mask)
-        return x * scaled_mask
+        return x * scaled_mask  # keep may be smaller and broadcast (dropout2d: one per channel)
 
     @staticmethod
     def backward(ctx, g):
         (scaled_mask,) = ctx.saved_tensors
         return g * scaled_mask
+
+
+def _dropout(fn, x, p, training, seed, mask_shape):
+    p = validate.probability(p, f"{fn}: p")
+    training = validate.boolean(training, f"{fn}: training")
+    rng = get_generator(seed, name=f"{fn}: seed")
+    if not training or p == 0:
+        return x
+    keep = rng.random(mask_shape) >= p
+    return Dropout.apply(x, keep=keep, scale=0.0 if p == 1 else 1.0 / (1.0 - p))
 
 
 def dropout(x, p=0.5, training=True, seed=None):
@@ -220,35 +103,199 @@ def dropout(x, p=0.5, training=True, seed=None):
     seed: int, numpy.random.Generator or None (the library's default Generator); the mask is
     drawn in float64 whatever x's dtype, so a seed gives the same mask for float32 and float64.
     """
-    if isinstance(p, bool) or not isinstance(p, Real) or not 0 <= p <= 1:
-        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
-    if not isinstance(training, bool):
-        raise TypeError(f"dropout: training must be a bool, got {type(training).__name__}")
-    rng = get_generator(seed, name="dropout: seed")
-    if not training or p == 0:
-        return x
-    keep = rng.random(_shape(x)) >= p
-    return Dropout.apply(x, keep=keep, scale=0.0 if p == 1 else 1.0 / (1.0 - p))
+    tensor_input("dropout", x)
+    return _dropout("dropout", x, p, training, seed, x.shape)
+
+
+def dropout2d(x, p=0.5, training=True, seed=None):
+    """Channel dropout: (N, C, H, W) -> the same shape, each whole channel map zeroed with
+    probability p and the rest scaled by 1 / (1 - p). Neighbouring pixels are correlated, so
+    zeroing single pixels barely regularises a convolution; zeroing channels does."""
+    validate.ndim(tensor_input("dropout2d", x), "dropout2d: x", 4, "(N, C, H, W)")
+    return _dropout("dropout2d", x, p, training, seed, x.shape[:2] + (1, 1))
 
 
 # ---------------------------------------------------------------------------------------------
-# Activations and softmax
+# Reshaping: Flatten and Unflatten's math (PyTorch spells these torch.flatten / torch.unflatten)
+# ---------------------------------------------------------------------------------------------
+
+
+def _dim(fn, x, dim, name="dim"):
+    """An axis of x, -ndim <= dim < ndim -> its index from 0."""
+    return validate.integer(dim, f"{fn}: {name} (x.shape={x.shape})", min=-x.ndim, max=x.ndim - 1) % x.ndim
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    """Axes start_dim..end_dim (both included) merged into one; composed from reshape.
+    flatten(x of (N, C, H, W), 1) -> (N, C*H*W)."""
+    tensor_input("flatten", x)
+    start, end = _dim("flatten", x, start_dim, "start_dim"), _dim("flatten", x, end_dim, "end_dim")
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for x.shape={x.shape}")
+    return x.reshape(*x.shape[:start], math.prod(x.shape[start : end + 1]), *x.shape[end + 1 :])
+
+
+def unflatten(x, dim, sizes):
+    """Axis `dim` split into `sizes` (one of them may be -1); composed from reshape.
+    unflatten(x of (N, 784), 1, (1, 28, 28)) -> (N, 1, 28, 28)."""
+    tensor_input("unflatten", x)
+    axis = _dim("unflatten", x, dim)
+    given = tuple(sizes) if isinstance(sizes, (tuple, list)) else ()
+    if not given or not all(validate.is_int(s) and (s >= 1 or s == -1) for s in given) or given.count(-1) > 1:
+        raise ValueError(f"unflatten: sizes must be a tuple of ints >= 1 (one may be -1), got {sizes!r}")
+    known = math.prod(s for s in given if s != -1)
+    fits = x.shape[axis] % known == 0 if -1 in given else x.shape[axis] == known
+    if not fits:
+        raise ValueError(f"unflatten: sizes {given} do not multiply to x.shape[{dim}] = {x.shape[axis]} (x.shape={x.shape})")
+    return x.reshape(*x.shape[:axis], *given, *x.shape[axis + 1 :])
+
+
+# ---------------------------------------------------------------------------------------------
+# Activations, element-wise: any shape in, the same shape out
 # ---------------------------------------------------------------------------------------------
 
 
 def relu(x):
-    """max(x, 0), element-wise."""
-    return ops.ReLU.apply(x)
+    """max(x, 0) (Function in ops)."""
+    return ops.ReLU.apply(tensor_input("relu", x))
 
 
 def sigmoid(x):
-    """1 / (1 + exp(-x)), element-wise, computed without overflow for any x."""
-    return ops.Sigmoid.apply(x)
+    """1 / (1 + exp(-x)), computed without overflow for any x (Function in ops)."""
+    return ops.Sigmoid.apply(tensor_input("sigmoid", x))
 
 
 def tanh(x):
-    """tanh(x), element-wise."""
-    return ops.Tanh.apply(x)
+    """tanh(x) (Function in ops)."""
+    return ops.Tanh.apply(tensor_input("tanh", x))
+
+
+def silu(x):
+    """x * sigmoid(x) (also called swish); composed, so autograd derives
+    d/dx = sigmoid(x) (1 + x (1 - sigmoid(x)))."""
+    return tensor_input("silu", x) * ops.Sigmoid.apply(x)
+
+
+class LeakyReLU(Function):
+    """x where x > 0, else slope * x.  Derivative: 1 where x > 0, else slope (at 0 too, as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, *, negative_slope):
+        positive = x > 0
+        ctx.save_for_backward(positive)
+        ctx.slope = negative_slope
+        return np.where(positive, x, x * negative_slope)
+
+    @staticmethod
+    def backward(ctx, g):
+        (positive,) = ctx.saved_tensors
+        return np.where(positive, g, g * ctx.slope)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x if x > 0 else negative_slope * x: a small gradient for negative inputs keeps units alive."""
+    slope = validate.real(negative_slope, "leaky_relu: negative_slope")
+    return LeakyReLU.apply(tensor_input("leaky_relu", x), negative_slope=slope)
+
+
+class ELU(Function):
+    """x where x > 0, else alpha (e^x - 1).  Derivative: 1 where x > 0, else alpha e^x = out + alpha."""
+
+    @staticmethod
+    def forward(ctx, x, *, alpha):
+        positive = x > 0
+        out = np.where(positive, x, alpha * np.expm1(np.minimum(x, 0)))  # min: no overflow for x > 0
+        ctx.save_for_backward(positive, out)
+        ctx.alpha = alpha
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        positive, out = ctx.saved_tensors
+        return np.where(positive, g, g * (out + ctx.alpha))
+
+
+def elu(x, alpha=1.0):
+    """x if x > 0 else alpha * (exp(x) - 1): smooth, and negative outputs push the mean to 0."""
+    alpha = validate.real(alpha, "elu: alpha")
+    return ELU.apply(tensor_input("elu", x), alpha=alpha)
+
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+class GELU(Function):
+    """out = x Phi(x), Phi the standard normal CDF, Phi(x) = (1 + erf(x / sqrt 2)) / 2.
+    Derivative: Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi).
+
+    approximate="tanh": Phi(x) ~ (1 + t) / 2, t = tanh(k (x + 0.044715 x^3)), k = sqrt(2 / pi);
+    derivative (1 + t) / 2 + x (1 - t^2) k (1 + 3 * 0.044715 x^2) / 2."""
+
+    @staticmethod
+    def forward(ctx, x, *, approximate):
+        if approximate == "tanh":
+            inner = _SQRT_2_OVER_PI * (x + 0.044715 * x**3)
+            t = np.tanh(inner)
+            ctx.save_for_backward(x, t)
+            cdf = 0.5 * (1 + t)
+        else:
+            # imported here: scipy.special loads scipy's own BLAS, which would escape the
+            # one-thread limit tinymed.threads sets when tinymed is imported
+            from scipy.special import erf
+
+            cdf = 0.5 * (1 + erf(x / math.sqrt(2)))
+            ctx.save_for_backward(x, cdf)
+        ctx.approximate = approximate
+        return x * cdf
+
+    @staticmethod
+    def backward(ctx, g):
+        x, saved = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            t = saved
+            slope = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+        else:
+            pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+            slope = saved + x * pdf
+        return g * slope
+
+
+def gelu(x, approximate="none"):
+    """x * Phi(x), the Gaussian error linear unit of BERT and ViT: exact with erf (PyTorch's
+    default), or PyTorch's tanh approximation with approximate="tanh"."""
+    approximate = validate.one_of(approximate, "gelu: approximate", ("none", "tanh"))
+    return GELU.apply(tensor_input("gelu", x), approximate=approximate)
+
+
+class Softplus(Function):
+    """out = log(1 + e^(beta x)) / beta, stably (max(z, 0) + log(1 + e^-|z|)) / beta with
+    z = beta x; out = x where z > threshold (the two agree there to float precision).
+    Derivative: sigmoid(z) = (1 + tanh(z / 2)) / 2, and 1 where z > threshold."""
+
+    @staticmethod
+    def forward(ctx, x, *, beta, threshold):
+        z = x * beta
+        linear = z > threshold
+        ctx.save_for_backward(z, linear)
+        return np.where(linear, x, (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / beta)
+
+    @staticmethod
+    def backward(ctx, g):
+        z, linear = ctx.saved_tensors
+        return np.where(linear, g, g * 0.5 * (1 + np.tanh(0.5 * z)))
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    """A smooth ReLU, log(1 + exp(beta x)) / beta, and x itself where beta x > threshold
+    (PyTorch's defaults and semantics)."""
+    beta = validate.positive(beta, "softplus: beta")
+    threshold = validate.real(threshold, "softplus: threshold")
+    return Softplus.apply(tensor_input("softplus", x), beta=beta, threshold=threshold)
+
+
+# ---------------------------------------------------------------------------------------------
+# Softmax and log_softmax
+# ---------------------------------------------------------------------------------------------
 
 
 class Softmax(Function):
@@ -270,18 +317,21 @@ class Softmax(Function):
         return s * (g - (g * s).sum(axis=ctx.axis, keepdims=True))
 
 
-def _check_axis(fn, x, axis):
-    ndim = len(_shape(x))
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
-        raise ValueError(f"{fn}: axis must be an int in [{-ndim}, {ndim}) for x of shape {_shape(x)}, got {axis!r}")
-    return int(axis) % ndim
+def _softmax_axis(fn, x, dim, axis):
+    """PyTorch's `dim` or NumPy's `axis` (not both), default the last."""
+    tensor_input(fn, x)
+    if dim is not None and axis is not None:
+        raise TypeError(f"{fn}: give dim or axis (the same thing), not both")
+    return _dim(fn, x, -1 if dim is None and axis is None else (axis if dim is None else dim))
 
 
-def softmax(x, axis=-1):
-    """Probabilities along `axis` (each slice sums to 1): same shape in and out."""
-    return Softmax.apply(x, axis=_check_axis("softmax", x, axis))
+def softmax(x, dim=None, *, axis=None):
+    """Probabilities along `dim` (default the last; `axis=` too): each slice sums to 1; same
+    shape in and out. (PyTorch guesses a dim when none is given, with a warning; here it is -1.)"""
+    return Softmax.apply(x, axis=_softmax_axis("softmax", x, dim, axis))
 
 
-def log_softmax(x, axis=-1):
-    """log(softmax(x)) along `axis`, computed stably: same shape in and out."""
-    return ops.LogSoftmax.apply(x, axis=_check_axis("log_softmax", x, axis))
+def log_softmax(x, dim=None, *, axis=None):
+    """log(softmax(x)) along `dim` (default the last; `axis=` too), computed stably (Function in
+    ops): same shape in and out."""
+    return ops.LogSoftmax.apply(x, axis=_softmax_axis("log_softmax", x, dim, axis))

@@ -14,21 +14,19 @@ logits here goes through
 which never exponentiates a positive number: losses and gradients stay finite at logits of
 +-1000. `cross_entropy` subtracts the row maximum inside log_softmax for the same reason.
 
-Targets and weights are constants: no gradient flows to them. The course's losses
-(`weighted_binary_cross_entropy`, `focal_loss`) want labels exactly 0 or 1;
-`binary_cross_entropy[_with_logits]` also take soft labels in [0, 1], as PyTorch does. Unlike
-PyTorch, targets outside [0, 1] raise a ValueError.
+Targets and weights are constants: no gradient flows to them.
+`binary_cross_entropy[_with_logits]` take soft labels in [0, 1], as PyTorch does; unlike
+PyTorch, targets outside [0, 1] raise a ValueError. The course's losses for imbalanced labels
+(`weighted_binary_cross_entropy`, `focal_loss`) are in `tinymed.nn.weighted_losses`.
 """
-from numbers import Real
-
 import numpy as np
 
-from tinymed import ops
+from tinymed import ops, validate
 from tinymed.autograd import Function, Tensor
 
 __all__ = [
-    "binary_cross_entropy_with_logits", "binary_cross_entropy", "cross_entropy",
-    "weighted_binary_cross_entropy", "focal_loss",
+    "binary_cross_entropy_with_logits", "binary_cross_entropy", "cross_entropy", "nll_loss",
+    "mse_loss", "l1_loss",
 ]
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -64,13 +62,12 @@ class _BinaryCrossEntropy(Function):
 
 
 def _check_reduction(fn, reduction, allowed=REDUCTIONS):
-    if not isinstance(reduction, str) or reduction not in allowed:
-        raise ValueError(f"{fn}: reduction must be one of {', '.join(map(repr, allowed))}, got {reduction!r}")
-    return reduction
+    return validate.one_of(reduction, f"{fn}: reduction", allowed)
 
 
 def _as_input(fn, name, x):
-    """The prediction as a float Tensor (a NumPy array becomes a constant tensor of its dtype)."""
+    """The prediction as a non-empty float Tensor (a NumPy array becomes a constant tensor of its
+    dtype). Empty is refused: the mean of no losses is nan, and an empty batch is a bug upstream."""
     if not isinstance(x, Tensor):
         try:
             x = Tensor(x)
@@ -78,7 +75,7 @@ def _as_input(fn, name, x):
             raise TypeError(f"{fn}: {name} must be a Tensor or an array of floats, got {type(x).__name__}") from None
     if x.dtype.kind != "f":
         raise TypeError(f"{fn}: {name} must be a float tensor, got dtype {x.dtype}")
-    return x
+    return validate.not_empty(x, f"{fn}: {name}")
 
 
 def _as_target(fn, target):
@@ -135,35 +132,6 @@ def _as_weight(fn, name, w, shape=None):
     return arr
 
 
-def _label_weights(fn, name, w, shape=None):
-    """One weight for all labels (a number) or one per label: (C,) for targets of shape (N, C)."""
-    if w is None:
-        raise TypeError(f"{fn}: {name} is required (a number, or one weight per label)")
-    arr = _as_weight(fn, name, w)
-    if arr.ndim > 1:
-        raise ValueError(f"{fn}: {name} must be a number or one weight per label, shape (C,), got shape {arr.shape}")
-    n_labels = None if shape is None else (shape[1] if len(shape) == 2 else 1)
-    if n_labels is not None and arr.ndim == 1 and arr.shape != (n_labels,):
-        raise ValueError(
-            f"{fn}: {name} has {arr.size} entries but the target has {n_labels} label(s) (shape {shape}): "
-            f"give one weight per label (column), or one number"
-        )
-    return arr
-
-
-def _check_number(fn, name, value, lo, hi=np.inf):
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{fn}: {name} must be a number, got {type(value).__name__}")
-    if not lo <= value <= hi:
-        raise ValueError(f"{fn}: {name} must be a number in [{lo}, {hi}], got {value!r}")
-
-
-def _check_alpha(fn, alpha):
-    # None or a negative alpha switches alpha weighting off (as torchvision); above 1 is a mistake.
-    if alpha is not None:
-        _check_number(fn, "alpha", alpha, -np.inf, 1.0)
-
-
 def _reduce(loss, reduction):
     if reduction == "mean":
         return loss.mean()
@@ -218,8 +186,9 @@ def binary_cross_entropy(probs, target, weight=None, reduction="mean"):
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
-def _class_indices(fn, t, shape):
-    """Integer class indices of shape (N, d1, ...) for logits of shape (N, C, d1, ...)."""
+def _class_indices(fn, t, shape, ignore_index):
+    """Class indices (N, d1, ...) for logits of shape (N, C, d1, ...) -> (index, keep): the
+    indices as ints (0 where ignored) and the mask of targets that count (!= ignore_index)."""
     expected = shape[:1] + shape[2:]
     if t.shape != expected:
         raise ValueError(
@@ -229,32 +198,59 @@ def _class_indices(fn, t, shape):
     fractional = t != np.round(t)
     if fractional.any():
         raise ValueError(f"{fn}: class indices in target must be whole numbers, found {t[fractional][:5].tolist()}")
-    bad = (t < 0) | (t >= shape[1])
+    keep = t != ignore_index
+    bad = keep & ((t < 0) | (t >= shape[1]))
     if bad.any():
         raise ValueError(
             f"{fn}: target holds class index {t[bad].flat[0]:g}, out of range for {shape[1]} classes "
-            f"(valid: 0 to {shape[1] - 1})"
+            f"(valid: 0 to {shape[1] - 1}, or ignore_index={ignore_index})"
         )
-    return t.astype(np.intp)
+    return np.where(keep, t, 0).astype(np.intp), keep
 
 
-def cross_entropy(logits, target, weight=None, reduction="mean", label_smoothing=0.0):
+def _class_inputs(fn, name, x, target, weight, ignore_index, reduction):
+    """The checks cross_entropy and nll_loss share -> (x, target array, class weights (C,))."""
+    x = _as_input(fn, name, x)
+    if x.ndim < 2:
+        raise ValueError(f"{fn}: {name} must have shape (N, C) or (N, C, d1, ...), got shape {x.shape}")
+    weight = _as_weight(fn, "weight", weight)
+    if weight is not None and weight.shape != (x.shape[1],):
+        raise ValueError(f"{fn}: weight must have one entry per class, shape ({x.shape[1]},), got shape {weight.shape}")
+    validate.integer(ignore_index, f"{fn}: ignore_index")
+    _check_reduction(fn, reduction)
+    return x, _as_target(fn, target), np.ones(x.shape[1]) if weight is None else weight
+
+
+def _one_hot(index, n_classes):
+    """(N, d1, ...) ints -> (N, C, d1, ...) float64 one-hot."""
+    return np.moveaxis(np.eye(n_classes)[index], -1, 1)
+
+
+def _class_weighted_mean(fn, loss, w, index, keep):
+    """PyTorch's "mean" for class indices: sum_i l_i / sum_i w_(y_i), over the targets kept."""
+    total_weight = float(w[index][keep].sum())
+    if total_weight == 0:  # PyTorch returns nan here
+        raise ValueError(f"{fn}: every target is ignored or its class has weight 0, so the weighted mean is undefined")
+    return loss.sum() / total_weight
+
+
+def cross_entropy(logits, target, weight=None, reduction="mean", label_smoothing=0.0, ignore_index=-100):
     """Softmax cross-entropy (PyTorch's), via a stable log_softmax over the class axis 1.
 
     logits: (N, C) or (N, C, d1, ...). target: class indices (N,) or (N, d1, ...) in [0, C)
-    (whole-number floats are accepted, since tm.tensor([0, 2]) is float), or class probabilities
-    of logits' shape. With q the one-hot target (or the given probabilities), eps = label_smoothing,
-    q' = (1 - eps) q + eps / C and w the class weights (C,) (default all 1):
+    (whole-number floats are accepted), or class probabilities of logits' shape. With q the
+    one-hot target (or the given probabilities), eps = label_smoothing, q' = (1 - eps) q + eps / C
+    and w the class weights (C,) (default all 1):
 
         l_i = -sum_c w_c q'_ic log softmax(x_i)_c
 
-    "mean" is PyTorch's weighted mean sum_i l_i / sum_i w_(y_i) for class indices (the plain mean
-    when weight is None) and sum_i l_i / N for probabilities; "sum"; "none" gives (N, d1, ...).
+    Targets equal to `ignore_index` (class indices only) count for nothing: l_i = 0.
+    "mean" is PyTorch's weighted mean sum_i l_i / sum_i w_(y_i) over the targets not ignored, for
+    class indices (the plain mean when weight is None), and sum_i l_i / N for probabilities;
+    "sum"; "none" gives (N, d1, ...). Composed from log_softmax (a Function) and tensor ops.
     """
     fn = "cross_entropy"
-    x = _as_input(fn, "logits", logits)
-    if x.ndim < 2:
-        raise ValueError(f"{fn}: logits must have shape (N, C) or (N, C, d1, ...), got shape {x.shape}")
+    x, t, w = _class_inputs(fn, "logits", logits, target, weight, ignore_index, reduction)
     n_classes = x.shape[1]
     if n_classes < 2:
         # PyTorch allows it, but softmax over one class is 1: the loss is 0 and nothing learns.
@@ -262,98 +258,64 @@ def cross_entropy(logits, target, weight=None, reduction="mean", label_smoothing
             f"{fn}: logits has one class (shape {x.shape}), so the softmax is always 1 and the loss "
             f"always 0; a one-output binary model needs binary_cross_entropy_with_logits (BCEWithLogitsLoss)"
         )
-    t = _as_target(fn, target)
-    weight = _as_weight(fn, "weight", weight)
-    if weight is not None and weight.shape != (n_classes,):
-        raise ValueError(f"{fn}: weight must have one entry per class, shape ({n_classes},), got shape {weight.shape}")
-    _check_reduction(fn, reduction)
-    _check_number(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
-
-    index = None
+    label_smoothing = validate.probability(label_smoothing, f"{fn}: label_smoothing")
     if t.shape == x.shape:
         q = t.astype(np.float64)
         outside = ~((q >= 0) & (q <= 1))
         if outside.any():
             raise ValueError(f"{fn}: class probabilities in target must be in [0, 1], found {q[outside][:5].tolist()}")
+        keep = None
     else:
-        index = _class_indices(fn, t, x.shape)
-        q = np.moveaxis(np.eye(n_classes)[index], -1, 1)  # one-hot (N, d1.., C) -> (N, C, d1..)
+        index, keep = _class_indices(fn, t, x.shape, ignore_index)
+        q = _one_hot(index, n_classes)
     q = (1 - label_smoothing) * q + label_smoothing / n_classes
-    w = np.ones(n_classes) if weight is None else weight
     w_q = q * w.reshape((n_classes,) + (1,) * (x.ndim - 2))
+    if keep is not None:
+        w_q = w_q * np.expand_dims(keep, 1)
     loss = -(ops.LogSoftmax.apply(x, axis=1) * w_q).sum(axis=1)
-    if reduction == "mean" and index is not None:
-        total_weight = float(w[index].sum())
-        if total_weight == 0:  # PyTorch returns nan here
-            raise ValueError(f"{fn}: every target's class has weight 0, so the weighted mean is undefined")
-        return loss.sum() / total_weight
+    if reduction == "mean" and keep is not None:
+        return _class_weighted_mean(fn, loss, w, index, keep)
     return _reduce(loss, reduction)
 
 
-def weighted_binary_cross_entropy(input, target, pos_weights, neg_weights, from_logits=True, epsilon=1e-7,
-                                  reduction="mean"):
-    """The course's weighted loss for imbalanced labels. Per element, for label c:
+def nll_loss(input, target, weight=None, reduction="mean", ignore_index=-100):
+    """Negative log-likelihood (PyTorch's): input are log-probabilities (N, C) or (N, C, d1, ...),
+    e.g. from log_softmax; target class indices (N,) or (N, d1, ...):
 
-        l = -(w_pos[c] * y * log p + w_neg[c] * (1 - y) * log(1 - p))
+        l_i = -w_(y_i) * input[i, y_i]        (0 where y_i == ignore_index)
 
-    from_logits=True: input are logits, log p = log sigmoid(x) and log(1 - p) = log sigmoid(-x)
-    (stable, no epsilon). from_logits=False: input are probabilities and epsilon goes inside both
-    logs, log(p + eps) and log(1 - p + eps), as in the course's grader.
-
-    input, target: (N,) or (N, C), target exactly 0/1. pos_weights, neg_weights: numbers, or (C,)
-    one per label. Reductions: "mean" over all elements, "sum", "none" ((N,) or (N, C)), and
-    "class_sum", the number the course's grader prints:
-
-        L = sum_c (1/N) sum_i -(w_pos[c] y_ic log(p_ic + eps) + w_neg[c] (1 - y_ic) log(1 - p_ic + eps))
-
-    (with eps = 0 and p = sigmoid(x) when from_logits=True).
-
-    Example: 6 normal and 2 mass X-rays. With w_pos = 6/8 (the fraction of negatives) and
-    w_neg = 2/8 (of positives), the positives contribute 2 * 6/8 and the negatives 6 * 2/8 times
-    their per-example loss: equal, so the majority no longer dominates. Get such weights from
-    `tinymed.imbalance.class_weights(labels)`.
+    nll_loss(log_softmax(x, 1), y) is cross_entropy(x, y). Reductions as cross_entropy's.
+    Composed: picking input[i, y_i] is a product with the one-hot target, summed over classes.
     """
-    fn = "weighted_binary_cross_entropy"
+    fn = "nll_loss"
+    x, t, w = _class_inputs(fn, "input", input, target, weight, ignore_index, reduction)
+    index, keep = _class_indices(fn, t, x.shape, ignore_index)
+    picked = _one_hot(index, x.shape[1]) * np.expand_dims(w[index] * keep, 1)
+    loss = -(x * picked).sum(axis=1)
+    if reduction == "mean":
+        return _class_weighted_mean(fn, loss, w, index, keep)
+    return _reduce(loss, reduction)
+
+
+def _regression_inputs(fn, input, target, reduction):
     x = _as_input(fn, "input", input)
-    if x.ndim not in (1, 2):
-        raise ValueError(f"{fn}: input must have shape (N,) or (N, C), got shape {x.shape}")
-    y = _binary_target(fn, target, "input", x.shape, soft=False)
-    w_pos = _label_weights(fn, "pos_weights", pos_weights, x.shape)
-    w_neg = _label_weights(fn, "neg_weights", neg_weights, x.shape)
-    _check_number(fn, "epsilon", epsilon, 0.0)
-    _check_reduction(fn, reduction, REDUCTIONS + ("class_sum",))
-    if from_logits:
-        log_p, log_q = ops.LogSigmoid.apply(x), ops.LogSigmoid.apply(-x)
-    else:
-        _check_probs(fn, "input", x)
-        log_p, log_q = (x + epsilon).log(), (1 - x + epsilon).log()
-    loss = -(log_p * (w_pos * y) + log_q * (w_neg * (1 - y)))
-    if reduction == "class_sum":
-        return loss.mean(axis=0).sum()
-    return _reduce(loss, reduction)
-
-
-def focal_loss(logits, target, alpha=0.25, gamma=2.0, reduction="mean"):
-    """Focal loss (Lin et al., RetinaNet, 2017) on logits: down-weights the easy examples.
-
-        p_t = p if y = 1 else 1 - p          alpha_t = alpha if y = 1 else 1 - alpha
-        FL  = -alpha_t * (1 - p_t)^gamma * log(p_t)
-
-    computed stably as log p_t = log sigmoid(s x) and (1 - p_t)^gamma = exp(gamma * log sigmoid(-s x)),
-    s = 2y - 1, so no power of 0 appears in the gradient either. gamma = 0 and alpha=None is BCE.
-    logits, target: the same shape, target exactly 0/1. alpha in [0, 1], or None or negative for
-    no alpha weighting. Same as torchvision.ops.sigmoid_focal_loss, whose default reduction is "none".
-    """
-    fn = "focal_loss"
-    x = _as_input(fn, "logits", logits)
-    y = _binary_target(fn, target, "logits", x.shape, soft=False)
-    _check_alpha(fn, alpha)
-    _check_number(fn, "gamma", gamma, 0.0)
+    t = _as_target(fn, target)
+    if t.shape != x.shape:
+        raise ValueError(f"{fn}: target has shape {t.shape} but input has shape {x.shape} (PyTorch would broadcast them, with a warning)")
     _check_reduction(fn, reduction)
-    z = x * (2 * y - 1)                          # the logit of the true class: p_t = sigmoid(z)
-    log_pt = ops.LogSigmoid.apply(z)
-    modulating = (ops.LogSigmoid.apply(-z) * gamma).exp()  # (1 - p_t)^gamma, via log(1 - p_t)
-    loss = -modulating * log_pt
-    if alpha is not None and alpha >= 0:
-        loss = loss * (alpha * y + (1 - alpha) * (1 - y))
-    return _reduce(loss, reduction)
+    return x, t
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean squared error (PyTorch's): l = (x - y)^2 per element, any shape, target the same
+    shape. Composed: autograd derives dl/dx = 2 (x - y). The target is a constant here."""
+    x, t = _regression_inputs("mse_loss", input, target, reduction)
+    diff = x - t
+    return _reduce(diff * diff, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    """Mean absolute error (PyTorch's): l = |x - y| per element, any shape, target the same
+    shape. Composed: dl/dx = sign(x - y) (0 where x == y, as PyTorch). The target is a constant."""
+    x, t = _regression_inputs("l1_loss", input, target, reduction)
+    return _reduce((x - t).abs(), reduction)

@@ -4,25 +4,31 @@ the math and its numerical stability are explained. `loss = criterion(logits, ta
 """
 import numpy as np
 
+from tinymed import validate
 from tinymed.nn.loss_functions import (  # the functions are importable from here too
     REDUCTIONS,
     _as_weight,
-    _check_alpha,
-    _check_number,
     _check_reduction,
-    _label_weights,
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+)
+from tinymed.nn.weighted_losses import (
+    _check_alpha,
+    _check_epsilon,
+    _label_weights,
     focal_loss,
     weighted_binary_cross_entropy,
 )
 from tinymed.nn.module import Module
 
 __all__ = [
-    "BCEWithLogitsLoss", "CrossEntropyLoss", "WeightedBCELoss", "FocalLoss",
-    "binary_cross_entropy_with_logits", "binary_cross_entropy", "cross_entropy",
-    "weighted_binary_cross_entropy", "focal_loss",
+    "BCEWithLogitsLoss", "BCELoss", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "WeightedBCELoss",
+    "FocalLoss", "binary_cross_entropy_with_logits", "binary_cross_entropy", "cross_entropy", "nll_loss",
+    "mse_loss", "l1_loss", "weighted_binary_cross_entropy", "focal_loss",
 ]
 
 
@@ -60,28 +66,89 @@ class BCEWithLogitsLoss(_Loss):
         return binary_cross_entropy_with_logits(logits, target, self.weight, self.pos_weight, self.reduction)
 
 
+class BCELoss(_Loss):
+    """`binary_cross_entropy` as a Module (PyTorch's), on probabilities:
+    l = -w (y max(log p, -100) + (1 - y) max(log(1 - p), -100)). Prefer BCEWithLogitsLoss."""
+
+    _options = ("weight", "reduction")
+
+    def __init__(self, weight=None, reduction="mean"):
+        super().__init__()
+        self.register_buffer("weight", _as_weight("BCELoss", "weight", weight))
+        self.reduction = _check_reduction("BCELoss", reduction)
+
+    def forward(self, probs, target):
+        return binary_cross_entropy(probs, target, self.weight, self.reduction)
+
+
+def _class_weight(where, weight):
+    weight = _as_weight(where, "weight", weight)
+    if weight is not None and weight.ndim != 1:
+        raise ValueError(f"{where}: weight must have shape (C,), one per class, got shape {weight.shape}")
+    return weight
+
+
 class CrossEntropyLoss(_Loss):
     """`cross_entropy` as a Module (PyTorch's): logits (N, C[, d1...]), class indices or probabilities.
 
         l_i = -sum_c w_c q'_ic log softmax(x_i)_c,  q' = (1 - eps) onehot(y_i) + eps / C
 
-    "mean" divides by sum_i w_(y_i). The class `weight` (C,) is a buffer.
+    "mean" divides by sum_i w_(y_i); targets equal to `ignore_index` count for nothing.
+    The class `weight` (C,) is a buffer.
     """
 
-    _options = ("weight", "reduction", "label_smoothing")
+    _options = ("weight", "reduction", "label_smoothing", "ignore_index")
 
-    def __init__(self, weight=None, reduction="mean", label_smoothing=0.0):
+    def __init__(self, weight=None, reduction="mean", label_smoothing=0.0, ignore_index=-100):
         super().__init__()
-        weight = _as_weight("CrossEntropyLoss", "weight", weight)
-        if weight is not None and weight.ndim != 1:
-            raise ValueError(f"CrossEntropyLoss: weight must have shape (C,), one per class, got shape {weight.shape}")
-        self.register_buffer("weight", weight)
+        self.register_buffer("weight", _class_weight("CrossEntropyLoss", weight))
+        self.ignore_index = validate.integer(ignore_index, "CrossEntropyLoss: ignore_index")
         self.reduction = _check_reduction("CrossEntropyLoss", reduction)
-        _check_number("CrossEntropyLoss", "label_smoothing", label_smoothing, 0.0, 1.0)
-        self.label_smoothing = label_smoothing
+        self.label_smoothing = validate.probability(label_smoothing, "CrossEntropyLoss: label_smoothing")
 
     def forward(self, logits, target):
-        return cross_entropy(logits, target, self.weight, self.reduction, self.label_smoothing)
+        return cross_entropy(logits, target, self.weight, self.reduction, self.label_smoothing, self.ignore_index)
+
+
+class NLLLoss(_Loss):
+    """`nll_loss` as a Module (PyTorch's): log-probabilities (N, C[, d1...]) and class indices,
+    l_i = -w_(y_i) input[i, y_i]; LogSoftmax then NLLLoss is CrossEntropyLoss."""
+
+    _options = ("weight", "reduction", "ignore_index")
+
+    def __init__(self, weight=None, reduction="mean", ignore_index=-100):
+        super().__init__()
+        self.register_buffer("weight", _class_weight("NLLLoss", weight))
+        self.ignore_index = validate.integer(ignore_index, "NLLLoss: ignore_index")
+        self.reduction = _check_reduction("NLLLoss", reduction)
+
+    def forward(self, input, target):
+        return nll_loss(input, target, self.weight, self.reduction, self.ignore_index)
+
+
+class _PerElementLoss(_Loss):
+    """A loss whose only option is the reduction: `_function(input, target, reduction)`."""
+
+    _options = ("reduction",)
+
+    def __init__(self, reduction="mean"):
+        super().__init__()
+        self.reduction = _check_reduction(type(self).__name__, reduction)
+
+    def forward(self, input, target):
+        return self._function(input, target, self.reduction)
+
+
+class MSELoss(_PerElementLoss):
+    """`mse_loss` as a Module (PyTorch's): (x - y)^2 per element, then `reduction`."""
+
+    _function = staticmethod(mse_loss)
+
+
+class L1Loss(_PerElementLoss):
+    """`l1_loss` as a Module (PyTorch's): |x - y| per element, then `reduction`."""
+
+    _function = staticmethod(l1_loss)
 
 
 class WeightedBCELoss(_Loss):
@@ -104,8 +171,8 @@ class WeightedBCELoss(_Loss):
             raise ValueError(
                 f"{fn}: pos_weights has {self.pos_weights.size} labels but neg_weights has {self.neg_weights.size}"
             )
-        _check_number(fn, "epsilon", epsilon, 0.0)
-        self.from_logits, self.epsilon = bool(from_logits), epsilon
+        self.from_logits = validate.boolean(from_logits, f"{fn}: from_logits")
+        self.epsilon = _check_epsilon(fn, epsilon, from_logits)
         self.reduction = _check_reduction(fn, reduction, REDUCTIONS + ("class_sum",))
 
     @classmethod
@@ -131,9 +198,8 @@ class FocalLoss(_Loss):
 
     def __init__(self, alpha=0.25, gamma=2.0, reduction="mean"):
         super().__init__()
-        _check_alpha("FocalLoss", alpha)
-        _check_number("FocalLoss", "gamma", gamma, 0.0)
-        self.alpha, self.gamma = alpha, gamma
+        self.alpha = _check_alpha("FocalLoss", alpha)
+        self.gamma = validate.non_negative(gamma, "FocalLoss: gamma")
         self.reduction = _check_reduction("FocalLoss", reduction)
 
     def forward(self, logits, target):

@@ -19,7 +19,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from tinymed.autograd import Tensor, _as_float_dtype, get_default_dtype, no_grad
+from tinymed import validate
+from tinymed.autograd import Tensor, get_default_dtype
+from tinymed.nn.summary import summary_table
 
 
 class Parameter(Tensor):
@@ -159,7 +161,11 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward(): a Module subclass must define one")
 
     def __call__(self, *args, **kwargs):
-        out = self.forward(*args, **kwargs)
+        try:
+            out = self.forward(*args, **kwargs)
+        except Exception as error:
+            _name_the_layer(error, self)
+            raise
         for hook in list(self._forward_hooks.values()):
             result = hook(self, args, out)
             out = out if result is None else result
@@ -252,16 +258,28 @@ class Module:
             p.requires_grad_(flag)
         return self
 
-    def to(self, dtype):
-        """Cast every parameter (and its grad) and every float buffer to `dtype` (float32 or
-        float64), by rebinding `.data`, so Parameter objects (held by optimizers) stay the same.
-        Integer buffers such as `num_batches_tracked` keep their dtype. Returns self."""
-        dtype = _as_float_dtype(dtype, "to: dtype")
+    def to(self, *args, device=None, dtype=None):
+        """PyTorch's `model.to(device)`, `.to(dtype)`, `.to(device, dtype)`, `.to(tensor)` (its
+        dtype), or keywords. The device must be the CPU ("cpu" or tm.device("cpu")): tinymed runs
+        on NumPy. A dtype (float32 or float64) casts every parameter (and its grad) and every
+        float buffer, by rebinding `.data`, so Parameter objects (held by optimizers) stay the
+        same; integer buffers such as `num_batches_tracked` keep their dtype. Returns self."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif (isinstance(arg, str) and not arg.startswith("float")) or type(arg).__name__ == "device":
+                device = arg
+            else:
+                dtype = arg
+        validate.device(device, "to: device")
+        if dtype is None:
+            return self
+        dtype = validate.float_dtype(dtype, "to: dtype")
         for m in self.modules():
             for p in m._parameters.values():
                 if p is not None and p.dtype != dtype:
                     p.data = p.data.astype(dtype)
-                    p.grad = None if p.grad is None else p.grad.astype(dtype)
+                    p.grad = None if p.grad is None else np.asarray(p.grad).astype(dtype)
             for name, b in m._buffers.items():
                 if b is not None and b.dtype.kind == "f":
                     m._buffers[name] = b.astype(dtype, copy=False)
@@ -383,65 +401,32 @@ class Module:
         return f"{type(self).__name__}({body}\n)"
 
     def summary(self, input_shape=None):
-        """A table of the layers: name, type, output shape (when `input_shape` is given),
-        parameter count and whether the parameters train; totals at the bottom.
+        """A table of the layers: name, type, output shape (when `input_shape`, one example's
+        shape without the batch axis, is given), parameter count and whether the parameters
+        train; totals at the bottom. See `tinymed.nn.summary`."""
+        return summary_table(self, input_shape)
 
-        input_shape: the shape of ONE example without the batch axis, e.g. (1, 32, 32) for a
-        one-channel 32x32 image (as Keras and torchsummary). A batch of one zero example is run
-        through the model under no_grad in eval mode (the modes are restored afterwards), and each
-        module's output is recorded by a forward hook; the shapes shown include that batch axis.
-        The Params column counts the parameters a module owns itself, so the column sums to the
-        total; a container's layers are listed below it, indented.
-        """
-        shapes = self._output_shapes(input_shape) if input_shape is not None else None
-        header = ["Layer", "Type"] + (["Output shape"] if shapes is not None else []) + ["Params", "Trainable"]
-        rows = []
-        for name, m in self.named_modules():
-            own = [p for p in m._parameters.values() if p is not None]
-            count = sum(p.size for p in own)
-            trainable = sum(p.size for p in own if p.requires_grad)
-            status = "-" if not own else "yes" if trainable == count else "frozen" if trainable == 0 else "partly"
-            row = ["  " * name.count(".") + (name or "(model)"), type(m).__name__]
-            if shapes is not None:
-                row.append(shapes.get(id(m), "-"))
-            rows.append(row + [f"{count:,}" if own or not m._modules else "", status])
-        widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
-        params_column = len(header) - 2
 
-        def fmt(row):
-            cells = (c.rjust(w) if i == params_column else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
-            return "  ".join(cells).rstrip()
-
-        rule = "-" * len(fmt(header))
-        params = list(self.parameters())
-        total = sum(p.size for p in params)
-        trainable = sum(p.size for p in params if p.requires_grad)
-        lines = [fmt(header), rule] + [fmt(r) for r in rows] + [rule]
-        lines += [f"Total params: {total:,}", f"Trainable params: {trainable:,}", f"Frozen params: {total - trainable:,}"]
-        return "\n".join(lines)
-
-    def _output_shapes(self, input_shape):
-        shape = (input_shape,) if isinstance(input_shape, (int, np.integer)) else input_shape
-        if not isinstance(shape, (tuple, list)) or not all(isinstance(n, (int, np.integer)) and n > 0 for n in shape):
-            raise ValueError(f"summary: input_shape must be a tuple of positive ints (one example, no batch axis), got {input_shape!r}")
-        first = next(self.parameters(), None)
-        x = Tensor(np.zeros((1, *shape), dtype=get_default_dtype() if first is None else first.dtype))
-        shapes, modes = {}, [(m, m.training) for m in self.modules()]
-
-        def record(module, inputs, output):
-            shapes[id(module)] = str(tuple(output.shape)) if isinstance(output, Tensor) else type(output).__name__
-
-        handles = [m.register_forward_hook(record) for m in self.modules()]
-        try:
-            self.eval()
-            with no_grad():
-                self(x)
-        finally:
-            for h in handles:
-                h.remove()
-            for m, mode in modes:
-                m.training = mode
-        return shapes
+def _name_the_layer(error, module):
+    """Add a note to an error raised inside `module`'s forward saying where: the innermost
+    layer writes it ("in Conv2d(1, 16, kernel_size=(3, 3), stride=(1, 1))"), and each parent
+    on the way out prefixes the child's name ("in features.0: Conv2d(...)"). F's message says
+    what was wrong; the note says in which layer, so no layer re-checks its input."""
+    where = getattr(error, "_tinymed_layer", None)
+    if where is None:
+        if str(error).startswith(f"{type(module).__name__}:"):
+            return  # the message names the module already
+        text = f"{type(module).__name__}({module.extra_repr()})"
+        error.add_note("")
+        where = error._tinymed_layer = {"path": [], "text": text, "last": module, "note": len(error.__notes__) - 1}
+    else:
+        name = next((n for n, child in module.named_children() if child is where["last"]), None)
+        if name is None:
+            return  # called as a function, not a registered child: the path would mislead
+        where["path"].insert(0, name)
+        where["last"] = module
+    path = ".".join(where["path"])
+    error.__notes__[where["note"]] = f"in {path}: {where['text']}" if path else f"in {where['text']}"
 
 
 def _join(prefix, name):
