@@ -40,9 +40,6 @@ def test_notebook_is_stored_with_the_outputs_of_a_full_run_in_order(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
     monkeypatch.setenv("TINYMED_QUICK", "1")
-    # Small matrices: one BLAS thread is as fast, and far faster when the cores are busy.
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     notebook = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(

@@ -13,7 +13,6 @@ do; the library's ValueError / FileNotFoundError about the user's input are turn
 message here, at the boundary, instead of a traceback.
 """
 import argparse
-import contextlib
 import dataclasses
 import json
 import os
@@ -98,7 +97,7 @@ def _add_pretrain(commands):
 
 def _add_common(command):
     command.add_argument("--threads", type=_positive_int, metavar="N",
-                         help="BLAS threads (default: tinymed's policy, see tinymed.threads)")
+                         help="tinymed's threads (default: one per core; the BLAS always uses one, see tinymed.threads)")
     command.add_argument("--no-progress", action="store_true",
                          help="no progress bars (they show only on a terminal anyway)")
 
@@ -218,11 +217,10 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     run = RUNNERS[args.command]
-    n_threads = getattr(args, "threads", None)
-    limit = contextlib.nullcontext() if n_threads is None else threads.blas_threads(n_threads)
+    if getattr(args, "threads", None) is not None:
+        threads.set_num_threads(args.threads)
     try:
-        with limit:
-            return run(args, parser.commands[args.command])
+        return run(args, parser.commands[args.command])
     except KeyboardInterrupt:
         print(f"tinymed {args.command}: interrupted", file=sys.stderr)
         return 130
