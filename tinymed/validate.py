@@ -23,6 +23,8 @@ import numpy as np
 
 def is_int(value):
     """True for Python and NumPy integers, False for bools (True is not a count)."""
+    if type(value) is int:  # the common case, without the slow isinstance(value, Integral)
+        return True
     return isinstance(value, Integral) and not isinstance(value, (bool, np.bool_))
 
 
