@@ -71,6 +71,14 @@ def one_axis(name, arg, value, ndim):
     return value % max(ndim, 1)
 
 
+def required_axis(name, x, dim, axis):
+    """The one axis (dim= or axis=, required) that softmax normalises along."""
+    arg, value = either(name, "dim", dim, "axis", axis)
+    if value is None:
+        raise TypeError(f"{name}: give the axis to normalise along, e.g. dim=-1 (or dim=1 for (N, C) logits)")
+    return one_axis(name, arg, value, x.ndim)
+
+
 def reduction(name, x, dim, keepdim, axis, keepdims, nonempty=False):
     """(sorted non-negative axes, keepdims) of a reduction, from either spelling."""
     arg, value = either(name, "dim", dim, "axis", axis)

@@ -96,6 +96,22 @@ class MathMethods:
         """other ** self."""
         return _binary(Pow, other, self)
 
+    def add(self, other, alpha=1):
+        """self + alpha * other (PyTorch's method)."""
+        return _binary(Add, self, other if alpha == 1 else other * validate.real(alpha, "add: alpha"))
+
+    def sub(self, other, alpha=1):
+        """self - alpha * other (PyTorch's method)."""
+        return _binary(Sub, self, other if alpha == 1 else other * validate.real(alpha, "sub: alpha"))
+
+    def mul(self, other):
+        """self * other (PyTorch's method)."""
+        return _binary(Mul, self, other)
+
+    def div(self, other):
+        """self / other (PyTorch's method)."""
+        return _binary(Div, self, other)
+
     def pow(self, exponent):
         """self ** exponent (PyTorch's method name)."""
         return _binary(Pow, self, exponent)
@@ -253,14 +269,11 @@ class MathMethods:
 
     def softmax(self, dim=None, *, axis=None):
         """exp(x) / sum(exp(x)) along `dim` (required, as PyTorch): LogSoftmax then Exp."""
-        return Exp.apply(self.log_softmax(dim, axis=axis))
+        return Exp.apply(LogSoftmax.apply(self, axis=check.required_axis("softmax", self, dim, axis)))
 
     def log_softmax(self, dim=None, *, axis=None):
         """log(softmax(x)) along `dim` (required), exact for any logits (ops.LogSoftmax)."""
-        name, value = check.either("log_softmax", "dim", dim, "axis", axis)
-        if value is None:
-            raise TypeError("log_softmax: give the axis to normalise along, e.g. dim=-1 or dim=1")
-        return LogSoftmax.apply(self, axis=check.one_axis("log_softmax", name, value, self.ndim))
+        return LogSoftmax.apply(self, axis=check.required_axis("log_softmax", self, dim, axis))
 
     # -- element-wise functions ----------------------------------------------------------------------
 

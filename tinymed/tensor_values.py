@@ -9,11 +9,11 @@ array that a live graph saved for backward (`graph_lock`).
 """
 import numpy as np
 
+from tinymed import factories
 from tinymed import tensor_checks as check
 from tinymed import validate
 from tinymed.autograd import Tensor
 from tinymed.engine_checks import assignable, check_fits
-from tinymed.factories import from_numpy
 from tinymed.ops import Cast
 
 
@@ -29,12 +29,17 @@ class ValueMethods:
         for arg in args:
             if isinstance(arg, Tensor):
                 dtype = arg.dtype
-            elif isinstance(arg, str) or type(arg).__name__ == "device":
+            elif isinstance(arg, (str, factories.device)):
                 device = arg
             else:
                 dtype = arg
         validate.device(device, "to: device")
         return self if dtype is None else _cast(self, dtype, "to")
+
+    @property
+    def device(self):
+        """Where the data lives: always tm.device("cpu")."""
+        return factories.device("cpu")
 
     def cpu(self):
         """self: tinymed tensors live on the CPU."""
@@ -169,7 +174,7 @@ def _cast(x, dtype, name):
     if dtype in _FLOATS and x.dtype in _FLOATS:
         check_fits(x.numpy(), dtype, name)
         return Cast.apply(x, dtype=dtype)
-    return from_numpy(check_fits(x.numpy(), dtype, name))
+    return factories.from_numpy(check_fits(x.numpy(), dtype, name))
 
 
 def _scaled(other, alpha):
@@ -189,10 +194,10 @@ def _in_place(name, x, ufunc, other):
         raise type(e)(f"{name}: {e}") from None
     current = x.numpy()
     other = check.operand(name, other)
+    if not check.broadcasts_to(other.shape, current.shape):
+        raise ValueError(f"{name}: a value of shape {other.shape} does not broadcast to the tensor's shape "
+                         f"{current.shape}; an in-place update cannot change the shape")
     new = ufunc(current, other)
-    if new.shape != current.shape:
-        raise ValueError(f"{name}: the result has shape {new.shape} but the tensor has shape {current.shape}; "
-                         f"an in-place update cannot change the shape")
     if not np.can_cast(new.dtype, current.dtype, casting="same_kind"):
         raise TypeError(f"{name}: the result is {new.dtype} but this tensor is {current.dtype}; in place the "
                         f"tensor keeps its dtype: convert first (x = x.float())")
