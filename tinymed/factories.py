@@ -23,6 +23,8 @@ from tinymed.engine_checks import numeric_dtype
 from tinymed.ops import Concatenate, Stack, Where
 from tinymed.random import get_generator
 
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
 # ---------------------------------------------------------------------------------------------
 # From data
 # ---------------------------------------------------------------------------------------------
@@ -40,7 +42,8 @@ def from_numpy(array):
     is seen in the other."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a NumPy array, got {type(array).__name__} (use tm.tensor for lists)")
-    numeric_dtype(array.dtype, "from_numpy: the array's dtype")
+    if array.dtype.kind not in "biu" and array.dtype not in _FLOATS:
+        numeric_dtype(array.dtype, "from_numpy: the array's dtype")  # raises, naming the dtype
     return Tensor._make(array)
 
 

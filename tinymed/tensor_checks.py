@@ -11,6 +11,12 @@ from tinymed import validate
 from tinymed.autograd import Tensor
 
 
+def is_int(value):
+    """validate.is_int with a fast path: a plain int answers at once, where asking numbers.Integral
+    (an ABC) costs microseconds on every reshape and reduction."""
+    return type(value) is int or validate.is_int(value)
+
+
 def broadcastable(name, a, b):
     try:
         np.broadcast_shapes(a, b)
@@ -34,14 +40,16 @@ def operand_shape(name, x):
     raise TypeError(f"{name}: expected a Tensor, a NumPy array or a number, got {type(x).__name__} {x!r:.40}")
 
 
-def operand(symbol, x):
-    """The array of a comparison's other operand (Tensor, array, number or bool)."""
+def operand(name, x):
+    """The other operand of a comparison or an in-place update: a Tensor's array, a NumPy array,
+    or a number as it is."""
+    if isinstance(x, (int, float)):
+        return x
     if isinstance(x, Tensor):
         return x.numpy()
     array = None if isinstance(x, (str, bytes)) or x is None else np.asarray(x)
     if array is None or array.dtype.kind not in "biuf":
-        raise TypeError(f"Tensor {symbol} {type(x).__name__}: expected a Tensor, a NumPy array or a "
-                        f"number to compare with, got {x!r:.40}")
+        raise TypeError(f"{name}: expected a Tensor, a NumPy array or a number, got {type(x).__name__} {x!r:.40}")
     return array
 
 
@@ -64,7 +72,7 @@ def either(name, torch_name, torch_value, numpy_name, numpy_value):
 
 def one_axis(name, arg, value, ndim):
     """One axis in [-ndim, ndim) -> its non-negative number."""
-    if not validate.is_int(value):
+    if not is_int(value):
         raise TypeError(f"{name}: {arg} must be an int, got {value!r}")
     if not -max(ndim, 1) <= value < max(ndim, 1):
         raise ValueError(f"{name}: {arg} {value} is out of range for a tensor with {ndim} dims")
@@ -86,14 +94,16 @@ def reduction(name, x, dim, keepdim, axis, keepdims, nonempty=False):
     keep = False if keep[1] is None else validate.boolean(keep[1], f"{name}: {keep[0]}")
     if value is None:
         axes = tuple(range(x.ndim))
+    elif is_int(value):
+        axes = (one_axis(name, arg, value, x.ndim),)
     else:
         values = value if isinstance(value, (tuple, list)) else (value,)
-        if not all(validate.is_int(v) for v in values):
+        if not all(is_int(v) for v in values):
             raise TypeError(f"{name}: {arg} must be None, an int or a tuple of ints, got {value!r}")
         axes = tuple(sorted(one_axis(name, arg, v, x.ndim) for v in values))
         if len(set(axes)) != len(axes):
             raise ValueError(f"{name}: {arg} {value!r} names an axis twice")
-    if nonempty and any(x.shape[ax] == 0 for ax in axes):
+    if nonempty and 0 in x.shape and any(x.shape[ax] == 0 for ax in axes):
         raise ValueError(f"{name}: the input is empty along the reduced axes (shape {x.shape}); a {name} of "
                          f"no values is undefined (check the batch or the mask that selected it)")
     return axes, keep
@@ -133,7 +143,7 @@ def shape_args(shape):
 
 def new_shape(name, x, shape):
     shape = shape_args(shape)
-    if not all(validate.is_int(n) for n in shape):
+    if not all(is_int(n) for n in shape):
         raise TypeError(f"{name}: the shape must be ints, got {shape!r}")
     known = math.prod(n for n in shape if n != -1)
     fits = known == x.numel() if -1 not in shape else known > 0 and x.numel() % known == 0
@@ -143,6 +153,6 @@ def new_shape(name, x, shape):
 
 
 def permutation(name, x, axes):
-    if not all(validate.is_int(a) for a in axes) or sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+    if not all(is_int(a) for a in axes) or sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
         raise ValueError(f"{name}: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
     return tuple(a % x.ndim for a in axes)

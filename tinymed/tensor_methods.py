@@ -149,27 +149,27 @@ class MathMethods:
 
     def __eq__(self, other):
         """self == other element-wise: a bool Tensor (PyTorch). Use `is` to ask "same tensor?"."""
-        return _compare(np.equal, "==", self, other)
+        return _compare(np.equal, "comparison ==", self, other)
 
     def __ne__(self, other):
         """self != other element-wise: a bool Tensor."""
-        return _compare(np.not_equal, "!=", self, other)
+        return _compare(np.not_equal, "comparison !=", self, other)
 
     def __lt__(self, other):
         """self < other element-wise: a bool Tensor (a mask for indexing or tm.where)."""
-        return _compare(np.less, "<", self, other)
+        return _compare(np.less, "comparison <", self, other)
 
     def __le__(self, other):
         """self <= other element-wise: a bool Tensor."""
-        return _compare(np.less_equal, "<=", self, other)
+        return _compare(np.less_equal, "comparison <=", self, other)
 
     def __gt__(self, other):
         """self > other element-wise: a bool Tensor."""
-        return _compare(np.greater, ">", self, other)
+        return _compare(np.greater, "comparison >", self, other)
 
     def __ge__(self, other):
         """self >= other element-wise: a bool Tensor."""
-        return _compare(np.greater_equal, ">=", self, other)
+        return _compare(np.greater_equal, "comparison >=", self, other)
 
     def all(self):
         """True where every element is nonzero: a 0-d bool Tensor."""
@@ -342,12 +342,12 @@ def _binary(fn, a, b):
         raise
 
 
-def _compare(ufunc, symbol, a, b):
-    other = check.operand(symbol, b)
+def _compare(ufunc, name, a, b):
+    other = check.operand(name, b)
     try:
         return _result(ufunc(a.numpy(), other))
     except ValueError:
-        check.broadcastable(symbol, a.shape, other.shape)
+        check.broadcastable(name, a.shape, np.shape(other))
         raise
 
 

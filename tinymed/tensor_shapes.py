@@ -81,7 +81,7 @@ class ShapeMethods:
     def transpose(self, *dims):
         """Two axes swapped: t.transpose(0, 1) (PyTorch). With no axes, all axes reversed (.T);
         with a tuple, or three or more axes, a full permutation (NumPy; see `permute`)."""
-        if len(dims) == 2 and all(validate.is_int(d) for d in dims):
+        if len(dims) == 2 and all(check.is_int(d) for d in dims):
             a, b = (check.one_axis("transpose", "dim", d, self.ndim) for d in dims)
             order = list(range(self.ndim))
             order[a], order[b] = b, a
@@ -140,7 +140,7 @@ class ShapeMethods:
         gives those sizes. Each piece is an indexing of self (GetItem)."""
         dim = check.one_axis("split", "dim", dim, self.ndim)
         n = self.shape[dim]
-        if validate.is_int(split_size_or_sections):
+        if check.is_int(split_size_or_sections):
             size = validate.integer(split_size_or_sections, "split: split_size", min=1)
             sizes = [min(size, n - start) for start in range(0, n, size)]
         else:
@@ -162,7 +162,7 @@ class ShapeMethods:
         out[i, j] = self[i, index[i, j]]. Composed of GetItem (repeated picks add up)."""
         dim = check.one_axis("gather", "dim", dim, self.ndim)
         index = np.asarray(index)
-        if not validate.is_int(index.dtype.type(0)) or index.ndim != self.ndim:
+        if not check.is_int(index.dtype.type(0)) or index.ndim != self.ndim:
             raise TypeError(f"gather: index must be an integer tensor with {self.ndim} dims, got "
                             f"{index.dtype} of shape {index.shape}")
         return GetItem.apply(self, index=_along(dim, index))

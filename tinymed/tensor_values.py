@@ -13,7 +13,7 @@ from tinymed import factories
 from tinymed import tensor_checks as check
 from tinymed import validate
 from tinymed.autograd import Tensor
-from tinymed.engine_checks import assignable, check_fits
+from tinymed.engine_checks import assignable, check_fits, numeric_dtype
 from tinymed.ops import Cast
 
 
@@ -122,11 +122,11 @@ class ValueMethods:
 
     def add_(self, other, alpha=1):
         """self += alpha * other in place; returns self."""
-        return _in_place("add_", self, np.add, _scaled(other, alpha))
+        return _in_place("add_", self, np.add, _scaled("add_", other, alpha))
 
     def sub_(self, other, alpha=1):
         """self -= alpha * other in place; returns self."""
-        return _in_place("sub_", self, np.subtract, _scaled(other, alpha))
+        return _in_place("sub_", self, np.subtract, _scaled("sub_", other, alpha))
 
     def mul_(self, other):
         """self *= other in place; returns self."""
@@ -159,26 +159,20 @@ class ValueMethods:
 # ---------------------------------------------------------------------------------------------
 
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
 def _cast(x, dtype, name):
     """x in `dtype`: float to float through the differentiable Cast, refusing values that would
     overflow; anything else as a new tensor outside the graph."""
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"{name}: {dtype!r} is not a dtype (use tm.float32, tm.float64, tm.int64, tm.bool)") from None
+    dtype = numeric_dtype(dtype, f"{name}: dtype")
     if dtype == x.dtype:
         return x
-    if dtype in _FLOATS and x.dtype in _FLOATS:
+    if dtype.kind == "f" and x.dtype.kind == "f":
         check_fits(x.numpy(), dtype, name)
         return Cast.apply(x, dtype=dtype)
     return factories.from_numpy(check_fits(x.numpy(), dtype, name))
 
 
-def _scaled(other, alpha):
-    return other if alpha == 1 else np.asarray(other) * validate.real(alpha, "alpha")
+def _scaled(name, other, alpha):
+    return other if alpha == 1 else check.operand(name, other) * validate.real(alpha, f"{name}: alpha")
 
 
 def _second(current, value):
@@ -194,8 +188,8 @@ def _in_place(name, x, ufunc, other):
         raise type(e)(f"{name}: {e}") from None
     current = x.numpy()
     other = check.operand(name, other)
-    if not check.broadcasts_to(other.shape, current.shape):
-        raise ValueError(f"{name}: a value of shape {other.shape} does not broadcast to the tensor's shape "
+    if not check.broadcasts_to(np.shape(other), current.shape):
+        raise ValueError(f"{name}: a value of shape {np.shape(other)} does not broadcast to the tensor's shape "
                          f"{current.shape}; an in-place update cannot change the shape")
     new = ufunc(current, other)
     if not np.can_cast(new.dtype, current.dtype, casting="same_kind"):
