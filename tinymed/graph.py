@@ -48,6 +48,12 @@ class AccumulateGrad:
     def __init__(self, variable):
         self.variable = variable
 
+    def __eq__(self, other):  # one leaf, one AccumulateGrad (as PyTorch keeps one per leaf)
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self):
+        return id(self.variable)
+
     __repr__ = Node.__repr__
 
 
