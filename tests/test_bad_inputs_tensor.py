@@ -74,6 +74,8 @@ CASES = {
     "in place float into int": (lambda: tm.tensor([1, 2]).mul_(0.5), TypeError,
                                 "mul_: the result is float64 but this tensor is int64"),
     "copy_ of another shape": (lambda: tm.zeros(2).copy_(np.ones(3)), ValueError, r"copy_: a value of shape \(3,\) does not broadcast to the tensor's shape \(2,\)"),
+    "in place on an expanded view": (lambda: tm.zeros(3, 1).expand(3, 4).add_(1.0), ValueError,
+                                     r"add_: this tensor's memory is read-only .*x.clone\(\)"),
     "fill_ with a string": (lambda: tm.zeros(2).fill_("a"), TypeError, "fill_: value must be a number"),
     "add_ with a string": (lambda: tm.zeros(2).add_("a"), TypeError, "add_: expected a Tensor, a NumPy array or a number, got str"),
 }

@@ -248,6 +248,7 @@ def test_sizes_lists_numbers_and_iteration():
     assert float(loss) == pytest.approx(0.123456) and f"{loss:.4f}" == "0.1235" and f"{loss}" == str(loss)
     assert int(tm.tensor(3.9)) == 3 and bool(tm.tensor(0.0)) is False
     assert [1, 2, 3][tm.tensor(2)] == 3
+    assert 4.0 in x and 7.0 not in x
     assert len(x) == 2 and [row.tolist() for row in x] == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
     with pytest.raises(TypeError, match="len\\(\\) of a 0-d tensor"):
         iter(tm.tensor(1.0)).__next__()

@@ -9,9 +9,11 @@ The submodules, one idea each: nn (layers, losses), optim, imbalance, data, data
 transfer, models, metrics, train; and, imported on demand, plots (matplotlib figures) and
 testing (hypothesis strategies for graders; needs the test extra).
 """
-import numpy as np
+import numpy as _np
 
 from tinymed.autograd import Function, Tensor, get_default_dtype, no_grad, set_default_dtype
+from tinymed.grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
+from tinymed.graph import draw_graph
 from tinymed.gradcheck import GradcheckError, gradcheck
 from tinymed import tensor_methods  # noqa: F401  (puts the operators and methods on Tensor)
 from tinymed.factories import (
@@ -25,22 +27,24 @@ from tinymed.random import manual_seed
 from tinymed.threads import get_num_threads, set_num_threads
 from tinymed.transfer import load, save
 
+from tinymed import autograd, graph_lock  # noqa: E402  (tm.autograd.Function, tm.graph_lock.set_enabled)
 from tinymed import data, datasets, imbalance, metrics, models, nn, optim, train, transfer  # noqa: E402,I001
 
 __version__ = "0.1.0"
 
 # PyTorch's dtype names: tm.float32 is np.dtype("float32"), so `t.dtype == tm.float32` holds.
 # (Last in this file: from here on `float`, `int` and `bool` name dtypes, not the builtins.)
-float32 = float = np.dtype(np.float32)
-float64 = double = np.dtype(np.float64)
-int64 = long = np.dtype(np.int64)
-int32 = int = np.dtype(np.int32)
-uint8 = np.dtype(np.uint8)
-bool = np.dtype(np.bool_)
+float32 = float = _np.dtype(_np.float32)
+float64 = double = _np.dtype(_np.float64)
+int64 = long = _np.dtype(_np.int64)
+int32 = int = _np.dtype(_np.int32)
+uint8 = _np.dtype(_np.uint8)
+bool = _np.dtype(_np.bool_)
 
 __all__ = [
     "Function", "GradcheckError", "Tensor", "get_default_dtype", "gradcheck",
     "get_num_threads", "load", "manual_seed", "no_grad", "save", "set_default_dtype", "set_num_threads",
+    "enable_grad", "is_grad_enabled", "set_grad_enabled", "draw_graph",
     # making tensors (tinymed.factories)
     "arange", "as_tensor", "cat", "concatenate", "empty", "eye", "from_numpy", "full", "full_like", "linspace",
     "ones", "ones_like", "rand", "rand_like", "randint", "randn", "randn_like", "stack", "tensor", "where",
@@ -50,5 +54,6 @@ __all__ = [
     "sqrt", "sum", "tanh",
     # dtypes
     "bool", "double", "float", "float32", "float64", "int", "int32", "int64", "long", "uint8",
-    "data", "datasets", "imbalance", "metrics", "models", "nn", "optim", "train", "transfer",
+    "autograd", "graph_lock", "data", "datasets", "imbalance", "metrics", "models", "nn", "optim", "train",
+    "transfer",
 ]

@@ -171,6 +171,10 @@ class MathMethods:
         """self >= other element-wise: a bool Tensor."""
         return _compare(np.greater_equal, "comparison >=", self, other)
 
+    def __contains__(self, value):
+        """`value in t`: does some element equal value?"""
+        return bool(_compare(np.equal, "in", self, value).any())
+
     def all(self):
         """True where every element is nonzero: a 0-d bool Tensor."""
         return _result(np.all(self.numpy()))

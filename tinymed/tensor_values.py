@@ -9,7 +9,7 @@ array that a live graph saved for backward (`graph_lock`).
 """
 import numpy as np
 
-from tinymed import factories
+from tinymed import factories, graph_lock
 from tinymed import tensor_checks as check
 from tinymed import validate
 from tinymed.autograd import Tensor
@@ -187,6 +187,10 @@ def _in_place(name, x, ufunc, other):
     except RuntimeError as e:
         raise type(e)(f"{name}: {e}") from None
     current = x.numpy()
+    if not current.flags.writeable and not isinstance(current, graph_lock.LockedArray):
+        raise ValueError(f"{name}: this tensor's memory is read-only (an expand() view shares each element "
+                         f"across many places, or the NumPy array it came from is read-only); change a "
+                         f"copy: x = x.clone()")
     other = check.operand(name, other)
     if not check.broadcasts_to(np.shape(other), current.shape):
         raise ValueError(f"{name}: a value of shape {np.shape(other)} does not broadcast to the tensor's shape "
