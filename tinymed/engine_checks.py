@@ -99,10 +99,10 @@ def hook(tensor, fn):
 def grad_value(tensor, value):
     """What `tensor.grad = value` may store (as PyTorch): None, or a Tensor of the tensor's shape
     and dtype (an array is wrapped, not cast)."""
-    from tinymed.autograd import Tensor  # (imported here: autograd imports this module)
-
     if value is None:
         return None
+    from tinymed.autograd import Tensor  # (imported here: autograd imports this module)
+
     if not isinstance(value, Tensor):
         value = Tensor(value)
     if value.dtype != tensor.dtype:
@@ -128,7 +128,7 @@ def seed_gradient(root, gradient, name):
         if root.size != 1:
             raise ValueError(f"backward: output has shape {root.shape}; a non-scalar output needs an explicit "
                              f"grad of that shape (for a loss, reduce it with .sum() or .mean() first)")
-        return np.ones_like(root.numpy())
+        return np.ones(root.shape, dtype=root.dtype)
     array = np.asarray(gradient)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"backward: {name} must be a Tensor, a NumPy array or a number of the output's "
