@@ -19,6 +19,12 @@ class Identity(tm.autograd.Function):
         return g
 
 
+class Float64Backward(Identity):
+    @staticmethod
+    def backward(ctx, g):
+        return g.astype(np.float64)
+
+
 def leaf():
     return tm.tensor([1.0, 2.0], requires_grad=True)
 
@@ -54,6 +60,8 @@ CASES = [
     (lambda: tm.no_grad("x"), TypeError, "no_grad: use it as"),
     (lambda: graph_lock.set_enabled("off"), TypeError, "graph_lock.set_enabled: mode must be True or False"),
     (lambda: tm.tensor([1.0]) + tm.tensor([1.0], dtype=np.float64), TypeError, r"different float dtypes \(float32, float64\).*\.double\(\)"),
+    (lambda: Float64Backward.apply(leaf()).sum().backward(), TypeError,
+     "Float64Backward.backward returned a float64 gradient for a float32 input"),
     (lambda: Identity.apply("abc"), TypeError, "Identity: expected a Tensor, a NumPy array or a number, got str"),
 ]
 

@@ -103,15 +103,17 @@ def grad_value(tensor, value):
         return None
     from tinymed.autograd import Tensor  # (imported here: autograd imports this module)
 
-    if not isinstance(value, Tensor):
-        value = Tensor(value)
-    if value.dtype != tensor.dtype:
-        raise TypeError(f"grad: a {value.dtype} gradient for a {tensor.dtype} tensor; convert it with "
-                        f".to({tensor.dtype}) first")
+    value = value if isinstance(value, Tensor) else Tensor(value)
+    _same_dtype(value, tensor, "grad:", f"tensor; convert it with .to({tensor.dtype}) first")
     if value.shape != tensor.shape:
         raise ValueError(f"grad: a gradient of shape {value.shape} for a tensor of shape {tensor.shape}; "
                          f"it must have the tensor's shape")
     return value
+
+
+def _same_dtype(grad, target, where, what):
+    if grad.dtype != target.dtype:
+        raise TypeError(f"{where} a {grad.dtype} gradient for a {target.dtype} {what}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,9 +174,7 @@ def input_gradient(node, parent, grad):
     if grad.shape != parent.shape and not _broadcasts_to(parent.shape, grad.shape):
         raise RuntimeError(f"{node.fn.__name__}.backward returned a gradient of shape {grad.shape} for "
                            f"an input of shape {parent.shape}")
-    if grad.dtype != parent.dtype:
-        raise TypeError(f"{node.fn.__name__}.backward returned a {grad.dtype} gradient for a "
-                        f"{parent.dtype} input")
+    _same_dtype(grad, parent, f"{node.fn.__name__}.backward returned", "input")
     return grad
 
 
