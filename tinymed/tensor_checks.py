@@ -120,7 +120,7 @@ def correction(name, unbiased, correction):
 def bounds(name, lo, hi):
     """clamp's min and max: each None or a number, min <= max when both are given."""
     for arg, value in (("min", lo), ("max", hi)):
-        if value is not None:
+        if value is not None and not (type(value) in (int, float) and value == value):  # fast path: a plain number, not NaN
             validate.real(value, f"{name}: {arg}", finite=False)
     if lo is not None and hi is not None and lo > hi:
         raise ValueError(f"{name}: min must be <= max, got min={lo}, max={hi}")
@@ -142,14 +142,13 @@ def shape_args(shape):
 
 
 def new_shape(name, x, shape):
-    shape = shape_args(shape)
+    """Raise, naming the shape, when `x` cannot take `shape` (called after NumPy refused it)."""
     if not all(is_int(n) for n in shape):
         raise TypeError(f"{name}: the shape must be ints, got {shape!r}")
     known = math.prod(n for n in shape if n != -1)
     fits = known == x.numel() if -1 not in shape else known > 0 and x.numel() % known == 0
     if shape.count(-1) > 1 or any(n < -1 for n in shape) or not fits:
         raise ValueError(f"{name}: cannot reshape a tensor of shape {x.shape} ({x.numel()} elements) to {shape}")
-    return shape
 
 
 def permutation(name, x, axes):

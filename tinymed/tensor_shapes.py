@@ -43,11 +43,11 @@ class ShapeMethods:
     def reshape(self, *shape):
         """The same values in a new shape: t.reshape(2, 3) or t.reshape((2, 3)); one -1 is
         inferred from the others."""
-        return Reshape.apply(self, shape=check.new_shape("reshape", self, shape))
+        return _reshape("reshape", self, check.shape_args(shape))
 
     def view(self, *shape):
         """PyTorch's name for reshape (here it may copy; NumPy decides, the values are the same)."""
-        return Reshape.apply(self, shape=check.new_shape("view", self, shape))
+        return _reshape("view", self, check.shape_args(shape))
 
     def flatten(self, start_dim=0, end_dim=-1, *, start_axis=None):
         """Axes start_dim..end_dim merged into one: (N, C, H, W).flatten(1) -> (N, C*H*W).
@@ -188,6 +188,14 @@ class ShapeMethods:
     def dim(self):
         """The number of axes (PyTorch's name for ndim)."""
         return self.ndim
+
+
+def _reshape(name, x, shape):
+    try:
+        return Reshape.apply(x, shape=shape)
+    except (ValueError, TypeError):
+        check.new_shape(name, x, shape)
+        raise
 
 
 def _along(dim, index):
