@@ -89,6 +89,8 @@ def required_axis(name, x, dim, axis):
 
 def reduction(name, x, dim, keepdim, axis, keepdims, nonempty=False):
     """(sorted non-negative axes, keepdims) of a reduction, from either spelling."""
+    if dim is None and axis is None and keepdim is None and keepdims is None and not (nonempty and 0 in x.shape):
+        return tuple(range(x.ndim)), False  # x.sum(): the common case, nothing to check
     arg, value = either(name, "dim", dim, "axis", axis)
     keep = either(name, "keepdim", keepdim, "keepdims", keepdims)
     keep = False if keep[1] is None else validate.boolean(keep[1], f"{name}: {keep[0]}")
