@@ -39,19 +39,17 @@ class Tensor:
     operators and methods are in `tinymed.tensor_methods`."""
 
     __array_ufunc__ = None  # ndarray + Tensor calls Tensor.__radd__ instead of NumPy's loop
+    # What a new tensor starts with (a leaf, no grad, no hooks): set per tensor only when it changes.
+    _grad, grad_fn, requires_grad, _retains_grad, _hooks = None, None, False, False, ()
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        self._init(checks.as_array(data, dtype, dtypes.get_default_dtype()))
+        self._data = checks.as_array(data, dtype, dtypes.get_default_dtype())
         self.requires_grad_(requires_grad)
-
-    def _init(self, array):
-        self._data, self._grad, self.grad_fn = array, None, None
-        self.requires_grad, self._retains_grad, self._hooks = False, False, ()
 
     @classmethod
     def _make(cls, array):  # a tensor around an array an op just made: no copy, no checks
         t = cls.__new__(cls)
-        t._init(array)
+        t._data = array
         return t
 
     data = property(lambda self: graph_lock.guarded(self._data), lambda self, a: setattr(self, "_data", np.asarray(a)),

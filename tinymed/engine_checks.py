@@ -104,16 +104,16 @@ def grad_value(tensor, value):
     from tinymed.autograd import Tensor  # (imported here: autograd imports this module)
 
     value = value if isinstance(value, Tensor) else Tensor(value)
-    _same_dtype(value, tensor, "grad:", f"tensor; convert it with .to({tensor.dtype}) first")
+    if value.dtype != tensor.dtype:
+        _wrong_dtype(value, tensor, "grad:", f"tensor; convert it with .to({tensor.dtype}) first")
     if value.shape != tensor.shape:
         raise ValueError(f"grad: a gradient of shape {value.shape} for a tensor of shape {tensor.shape}; "
                          f"it must have the tensor's shape")
     return value
 
 
-def _same_dtype(grad, target, where, what):
-    if grad.dtype != target.dtype:
-        raise TypeError(f"{where} a {grad.dtype} gradient for a {target.dtype} {what}")
+def _wrong_dtype(grad, target, where, what):
+    raise TypeError(f"{where} a {grad.dtype} gradient for a {target.dtype} {what}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -170,11 +170,12 @@ def gradients_returned(node, grads):
 def input_gradient(node, parent, grad):
     """`grad`, returned by node's backward for `parent`, as an array that broadcasts to the
     parent's shape and has its dtype."""
-    grad = np.asarray(grad)
-    if grad.shape != parent.shape and not _broadcasts_to(parent.shape, grad.shape):
+    grad, shape = (grad if type(grad) is np.ndarray else np.asarray(grad)), parent.shape
+    if grad.shape != shape and not _broadcasts_to(shape, grad.shape):
         raise RuntimeError(f"{node.fn.__name__}.backward returned a gradient of shape {grad.shape} for "
                            f"an input of shape {parent.shape}")
-    _same_dtype(grad, parent, f"{node.fn.__name__}.backward returned", "input")
+    if grad.dtype != parent.dtype:
+        _wrong_dtype(grad, parent, f"{node.fn.__name__}.backward returned", "input")
     return grad
 
 
