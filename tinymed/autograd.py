@@ -1,228 +1,102 @@
-"""The engine: reverse-mode automatic differentiation on NumPy arrays.
+"""The engine: reverse-mode automatic differentiation on NumPy arrays, in four parts.
 
-Read this file top to bottom as a lecture in four parts.
+1. **Tensor.** A `Tensor` wraps a NumPy array (`.data`). One that `requires_grad` is a variable
+   we want derivatives for; `loss.backward()` leaves dL/d(tensor) in its `.grad`, a Tensor as in
+   PyTorch (so `w.grad.zero_()` works; `np.asarray(w.grad)` is its array).
+2. **Function.** Every differentiable op is a `Function` with two static methods side by side:
+   `forward(ctx, *arrays)` computes the result from NumPy arrays and saves in `ctx` what the
+   derivative needs; `backward(ctx, g)` gets g = dL/d(output) and returns dL/d(input) for each
+   input: the chain rule, one op at a time. `Fn.apply(*inputs)` runs forward and, when an input
+   requires grad, records a node (`out.grad_fn`): the function, its ctx and its inputs.
+3. **The walk.** `loss.backward()` visits the graph from the loss back to the leaves in reverse
+   topological order (each tensor after all the tensors that use it), so its gradient is
+   complete, the sum over all its uses, before it is passed on. An explicit stack, no recursion:
+   a graph 100,000 nodes deep is fine.
+4. **Broadcasting.** When x (3,) is added to y (2, 3), NumPy repeats x along a new axis, so the
+   gradient reaching x has shape (2, 3) and must be summed back to (3,). `unbroadcast` does that
+   here, once, for every op, so no op's backward thinks about it.
 
-1. **Tensors.** A `Tensor` wraps a NumPy array (`.data`). A tensor that `requires_grad` is a
-   variable we want derivatives for; after `backward()` its `.grad` holds d(output)/d(tensor),
-   an array of the tensor's own shape.
-
-2. **Functions.** Every differentiable operation is a `Function` with two static methods, side
-   by side: `forward(ctx, *arrays)` computes the result from plain arrays and keeps in `ctx`
-   whatever the derivative will need; `backward(ctx, grad)` receives dL/d(output) and returns
-   dL/d(input) for every input: the chain rule, one op at a time. `Fn.apply(*inputs)` runs
-   forward and, when some input requires grad, records a node: the output remembers the
-   function, its context and its inputs. Those records form a graph.
-
-3. **The backward walk.** `loss.backward()` visits the graph from the loss back to the leaves
-   in reverse topological order (every node after all the nodes that use it), so that when a
-   node is reached its gradient is complete: the sum over all its uses. The walk uses an
-   explicit stack, not recursion, so a graph 100,000 nodes deep is fine.
-
-4. **Broadcasting.** When `x` of shape (3,) is added to `y` of shape (2, 3), NumPy repeats `x`
-   along a new leading axis. The gradient flowing back to `x` has shape (2, 3) and must be
-   summed back to (3,). That reduction (`unbroadcast`) is done here, once, for every op, so no
-   op's backward has to think about it.
-
-Two safety rails: no op silently turns float32 into float64 (mixing the two raises a TypeError;
-numbers and NumPy constants take the tensor's dtype), and an array saved for backward is made
-read-only until the graph that needs it is gone, so it cannot be changed underneath the graph.
+The rails live beside it and can be skipped: `engine_checks` (every check, errors that name the
+fix), `dtypes` (no silent float64), `graph_lock` (saved arrays are read-only while a graph needs
+them), `grad_mode` (`no_grad`), `graph` (the node's PyTorch view, and `draw_graph`).
 """
-import contextlib
-
 import numpy as np
 
-# ---------------------------------------------------------------------------------------------
-# Global switches: the default float dtype, and whether operations record a graph.
-# ---------------------------------------------------------------------------------------------
-
-_default_dtype = np.dtype(np.float32)
-_grad_enabled = True
-
-_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _as_float_dtype(dtype, name="dtype"):
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"{name} must be float32 or float64, got {dtype!r}") from None
-    if dt not in _FLOAT_DTYPES:
-        raise TypeError(f"{name} must be float32 or float64, got {dt}")
-    return dt
-
-
-def set_default_dtype(dtype):
-    """Set the float dtype that Python numbers and lists become (float32 or float64)."""
-    global _default_dtype
-    _default_dtype = _as_float_dtype(dtype)
-
-
-def get_default_dtype():
-    """The float dtype that Python numbers and lists become (float32 unless changed)."""
-    return _default_dtype
-
-
-class no_grad(contextlib.ContextDecorator):
-    """Context manager (or decorator) in which operations record no graph.
-
-    Use it for evaluation and for optimizer steps: it saves the memory and time of recording.
-    """
-
-    def __init__(self):
-        self._previous = []  # a stack: one instance may be entered again before it exits
-
-    def __enter__(self):
-        global _grad_enabled
-        self._previous.append(_grad_enabled)
-        _grad_enabled = False
-
-    def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self._previous.pop()
-        return False
-
-
-def is_grad_enabled():
-    return _grad_enabled
-
-
-# ---------------------------------------------------------------------------------------------
-# Tensor.
-# ---------------------------------------------------------------------------------------------
-
-
-def _nested_arrays(data):
-    if isinstance(data, Tensor):
-        return data.data
-    if isinstance(data, (list, tuple)):
-        return [_nested_arrays(d) for d in data]
-    return data
+from tinymed import dtypes, graph_lock
+from tinymed import engine_checks as checks
+from tinymed.dtypes import get_default_dtype, set_default_dtype  # noqa: F401
+from tinymed.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
+from tinymed.graph import Node, RemovableHandle
+from tinymed.validate import float_dtype as _as_float_dtype  # noqa: F401  (0.1's name, for nn/module.py until merged)
 
 
 class Tensor:
     """An n-dimensional array that can record how it was computed, for `backward()`.
 
-    `Tensor(data, requires_grad=False, dtype=None)`: Python numbers and lists become the
-    default float dtype (float32); a NumPy array keeps its dtype unless `dtype` is given, and is
-    copied (as `torch.tensor` copies). Only float tensors can require grad.
-
-    Attributes: `.data` (np.ndarray), `.grad` (np.ndarray or None, filled by backward for
-    leaves), `.requires_grad`, `.grad_fn` (name of the op that made it, or None for a leaf).
-    The operators and methods (+, *, @, sum, exp, reshape, [...], ...) are in
-    `tinymed.tensor_methods`, each a front for a Function in `tinymed.ops`.
-    """
+    `Tensor(data, requires_grad=False, dtype=None)` copies `data`; dtypes as `torch.tensor`'s
+    (arrays keep theirs, Python floats become float32, ints int64, bools bool). Only float
+    tensors can require grad. `.grad_fn` is the node that made it (None for a leaf). The
+    operators and methods are in `tinymed.tensor_methods`."""
 
     __array_ufunc__ = None  # ndarray + Tensor calls Tensor.__radd__ instead of NumPy's loop
+    # What a new tensor starts with (a leaf, no grad, no hooks): set per tensor only when it changes.
+    _grad, grad_fn, requires_grad, _retains_grad, _hooks = None, None, False, False, ()
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        if isinstance(data, Tensor):
-            data = data.data
-        elif isinstance(data, (list, tuple)):
-            data = _nested_arrays(data)  # a list of tensors works as a list of numbers
-        try:
-            if dtype is not None:
-                dtype = _as_float_dtype(dtype)
-            elif not isinstance(data, (np.ndarray, np.generic)) and np.asarray(data).dtype.kind in "iuf":
-                dtype = _default_dtype
-            self.data = np.array(data, dtype=dtype)
-        except ValueError as e:
-            raise ValueError(f"Tensor: cannot make an array of this {type(data).__name__}: {e}") from None
-        if self.data.dtype.kind not in "biuf":
-            raise TypeError(f"Tensor: data must be numeric, got dtype {self.data.dtype}")
-        self.grad = None
-        self.requires_grad = False
-        self._node = None
-        self._retains_grad = False
+        self._data = checks.as_array(data, dtype, dtypes.get_default_dtype())
         self.requires_grad_(requires_grad)
 
     @classmethod
-    def _make(cls, array):
-        """A tensor around an array an op just made: no copy, no checks."""
+    def _make(cls, array):  # a tensor around an array an op just made: no copy, no checks
         t = cls.__new__(cls)
-        t.data = array
-        t.grad = None
-        t.requires_grad = False
-        t._node = None
-        t._retains_grad = False
+        t._data = array
         return t
 
-    # -- what a tensor is ---------------------------------------------------------------------
-
-    shape = property(lambda self: self.data.shape)
-    ndim = property(lambda self: self.data.ndim)
-    dtype = property(lambda self: self.data.dtype)
-    size = property(lambda self: self.data.size)
-
-    @property
-    def grad_fn(self):
-        """The name of the Function that made this tensor, or None for a leaf."""
-        return None if self._node is None else self._node.fn.__name__
-
-    @property
-    def is_leaf(self):
-        return self._node is None
+    data = property(lambda self: graph_lock.guarded(self._data), lambda self, a: setattr(self, "_data", np.asarray(a)),
+                    doc="The NumPy array (while a graph needs it, a read-only view that says why: graph_lock).")
+    grad = property(lambda self: self._grad, lambda self, g: setattr(self, "_grad", checks.grad_value(self, g)),
+                    doc="dL/d(self) after backward, a Tensor of self's shape, or None (set None to clear).")
+    shape = property(lambda self: self._data.shape, doc="The size of each axis, a tuple.")
+    ndim = property(lambda self: self._data.ndim, doc="The number of axes.")
+    dtype = property(lambda self: self._data.dtype, doc="The NumPy dtype of the data.")
+    size = property(lambda self: self._data.size, doc="The number of elements.")
+    is_leaf = property(lambda self: self.grad_fn is None, doc="Made by the user, not by an op.")
 
     def __len__(self):
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor: it holds one number, use .item()")
-        return len(self.data)
+        return len(self._data)
 
     def __repr__(self):
-        body = np.array2string(
-            self.data, separator=", ", prefix="Tensor(", precision=4, threshold=20, edgeitems=2
-        )
-        extra = f"shape={self.shape}, dtype={self.dtype}"
-        if self._node is not None:
-            extra += f", grad_fn={self.grad_fn}"
-        elif self.requires_grad:
-            extra += ", requires_grad=True"
-        return f"Tensor({body}, {extra})"
-
-    # -- leaving the graph ----------------------------------------------------------------------
+        body = np.array2string(self._data, separator=", ", prefix="Tensor(", precision=4, threshold=20, edgeitems=2)
+        graph = f", grad_fn={self.grad_fn!r}" if self.grad_fn else ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({body}, shape={self.shape}, dtype={self.dtype}{graph})"
 
     def numpy(self):
-        """The data as a NumPy array (shared, not copied; treat it as read-only)."""
+        """The data as a NumPy array, shared, not copied (read-only while a graph needs it)."""
         return self.data
 
     def item(self):
-        if self.data.size != 1:
+        """The one number of a one-element tensor, as a Python number."""
+        if self.size != 1:
             raise ValueError(f"item: only a one-element tensor has an item, this one has shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def detach(self):
         """A new leaf tensor sharing this data, cut from the graph."""
-        return Tensor._make(self.data)
+        return Tensor._make(self._data)
 
-    def __array__(self, dtype=None, copy=None):
-        # np.asarray(tensor) works, so metrics and plots accept tensors as they accept arrays.
-        return self.data if dtype is None else self.data.astype(dtype)
+    def __array__(self, dtype=None, copy=None):  # np.asarray(tensor): metrics and plots take tensors
+        return self._data if dtype is None else self._data.astype(dtype)
 
     def __setitem__(self, index, value):
-        """In-place assignment `t[index] = value`, outside the graph (as under torch.no_grad)."""
-        if self.requires_grad and _grad_enabled:
-            raise RuntimeError(
-                "in-place assignment to a tensor that requires grad is invisible to backward: "
-                "do it under tm.no_grad(), or build a new tensor (e.g. with tm.where)"
-            )
-        if not self.data.flags.writeable:
-            raise RuntimeError(
-                "cannot assign into this tensor: its data is saved for backward by a graph that "
-                "is still alive, and changing it would make the gradients wrong. Call backward() "
-                "first, or let the graph go (del the output), or assign to a copy"
-            )
-        self.data[index] = value.data if isinstance(value, Tensor) else value
-
-    # -- gradients ------------------------------------------------------------------------------
+        """`t[index] = value`, outside the graph (as under torch.no_grad)."""
+        checks.assignable(self)
+        self._data[index] = np.asarray(value)
 
     def requires_grad_(self, flag=True):
         """Turn gradient tracking on or off for this leaf tensor; returns self."""
-        if not isinstance(flag, (bool, np.bool_)):
-            raise TypeError(f"requires_grad must be True or False, got {flag!r}")
-        if flag and self.data.dtype.kind != "f":
-            raise TypeError(f"requires_grad: only float tensors can require grad, this one is {self.dtype}")
-        if not flag and self._node is not None:
-            raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use .detach() instead")
-        self.requires_grad = bool(flag)
+        self.requires_grad = checks.requires_grad_flag(self, flag)
         return self
 
     def retain_grad(self):
@@ -230,68 +104,43 @@ class Tensor:
         self._retains_grad = True
         return self
 
-    def backward(self, grad=None, retain_graph=False):
-        """Fill `.grad` of every leaf this tensor depends on with d(self)/d(leaf), added to any
-        `.grad` already there (call `zero_grad` between steps). A scalar needs no `grad`; any
-        other shape needs `grad` of its shape. The graph is freed unless `retain_graph`."""
-        backward(self, grad, retain_graph)
+    def register_hook(self, hook):
+        """Call `hook(grad)` (grad a Tensor) when backward has this tensor's full gradient; a hook
+        may return a replacement. Returns a handle whose `.remove()` takes the hook off."""
+        self._hooks = (*self._hooks, checks.hook(self, hook))
+        return RemovableHandle(self, hook)
 
-
-# ---------------------------------------------------------------------------------------------
-# Function: forward and backward side by side.
-# ---------------------------------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=None, grad=None):
+        """Add dL/d(leaf) into `.grad` of every leaf this tensor depends on (call zero_grad
+        between steps). A one-element output needs no `gradient` (PyTorch's name; `grad=` works
+        too); any other needs one of its shape. The graph is freed unless `retain_graph`."""
+        backward(self, *checks.backward_keywords(gradient, grad), retain_graph=bool(retain_graph))
 
 
 class Context:
-    """What a Function's forward leaves for its backward (PyTorch's `ctx`).
-
-    `ctx.save_for_backward(*arrays)` keeps arrays; `ctx.saved_tensors` gives them back.
-    `ctx.needs_input_grad` is a tuple of booleans, one per positional input, so a backward can
-    skip gradients nobody asked for. Any other attribute (`ctx.axis = ...`) may be set freely.
-    """
+    """What a forward leaves for its backward (PyTorch's `ctx`): `save_for_backward(*arrays)`,
+    `saved_tensors`, `needs_input_grad` (a bool per positional input), and any attribute set."""
 
     def __init__(self, needs_input_grad, recording):
-        self.needs_input_grad = needs_input_grad
-        self._recording = recording
-        self._locked = []
-        self.saved_tensors = ()
+        self.needs_input_grad, self._recording = needs_input_grad, recording
+        self.saved_tensors, self._locked = (), []
 
     def save_for_backward(self, *arrays):
         if self._recording:
-            for a in arrays:
-                if isinstance(a, np.ndarray):
-                    self._locked += _lock(a)
+            self._locked += graph_lock.lock(arrays)
         self.saved_tensors = arrays
 
-    def release(self):
-        """Drop the saved arrays and make them writeable again (the graph is done with them)."""
-        _unlock(self._locked)
-        self._locked = []
-        self.saved_tensors = None
+    def release(self):  # the graph is done with the saved arrays
+        graph_lock.unlock(self._locked)
+        self._locked, self.saved_tensors = [], None
 
     def __del__(self):
-        if self._locked and _unlock is not None:  # (module globals are None at interpreter exit)
-            _unlock(self._locked)
-
-
-class Node:
-    """A record in the graph: which Function made a tensor, from which inputs, with what ctx."""
-
-    __slots__ = ("fn", "ctx", "inputs")
-
-    def __init__(self, fn, ctx, inputs):
-        self.fn = fn
-        self.ctx = ctx
-        self.inputs = inputs  # one entry per positional input: a Tensor, or None for a constant
-
-    def __repr__(self):
-        return f"<{self.fn.__name__}>"
+        if self._locked and getattr(graph_lock, "unlock", None):  # (None at interpreter exit)
+            graph_lock.unlock(self._locked)
 
 
 class Function:
-    """Base class of every differentiable operation (the shape of `torch.autograd.Function`).
-
-    Subclass it with two static methods::
+    """Base class of every differentiable op: the shape of `torch.autograd.Function`::
 
         class Square(Function):
             @staticmethod
@@ -300,246 +149,99 @@ class Function:
                 return x * x
 
             @staticmethod
-            def backward(ctx, grad):          # grad: dL/d(output), shape of the output
+            def backward(ctx, g):             # g: dL/d(output), an array of the output's shape
                 (x,) = ctx.saved_tensors
-                return 2 * x * grad           # dL/dx, one entry per positional input
+                return 2 * x * g              # dL/dx, one entry per positional input
 
         y = Square.apply(t)
 
-    Positional inputs are the differentiable data: Tensors, or NumPy arrays and numbers used as
-    constants (they take the dtype of the tensor inputs). Keyword options (axes, shapes,
-    indices) are passed to forward untouched. `backward` returns one gradient per positional
-    input (a tuple when there are several), None where none is needed. The engine sums each
-    gradient back to its input's shape, so a backward may return a broadcast shape.
+    Unlike PyTorch, forward and backward get and return NumPy arrays, not Tensors: the math reads
+    as NumPy and no graph is built inside an op. Arithmetic reads the same (PyTorch's tutorial
+    Function `0.5 * (5 * input ** 3 - 3 * input)` runs unchanged), but methods take NumPy's names
+    (`np.clip(x, 0, None)`, not `x.clamp(min=0)`). Positional inputs are Tensors, or arrays and
+    numbers used as constants; keyword options go to forward untouched. backward returns one
+    gradient per positional input (None where not needed) that broadcasts to the input's shape.
     """
 
     keeps_dtype = True  # the output has the inputs' float dtype (only a cast says otherwise)
 
-    @staticmethod
-    def forward(ctx, *arrays, **options):
-        raise NotImplementedError
-
-    @staticmethod
-    def backward(ctx, grad):
-        raise NotImplementedError
-
     @classmethod
     def apply(cls, *inputs, **options):
-        dtype = _common_dtype(cls.__name__, inputs)
-        arrays = [_constant(x, dtype, cls.__name__) for x in inputs]
         tensors = [x if isinstance(x, Tensor) else None for x in inputs]
+        dtype, arrays = dtypes.op_inputs(cls.__name__, [x if t is None else t._data for x, t in zip(inputs, tensors)],
+                                         [t is not None for t in tensors])
         needs = tuple(t is not None and t.requires_grad for t in tensors)
-        recording = _grad_enabled and any(needs)
-
-        ctx = Context(needs, recording)
-        out = cls.forward(ctx, *arrays, **options)
-        out = np.asarray(out)
-        if cls.keeps_dtype and out.dtype.kind == "f" and out.dtype != dtype:
-            raise TypeError(
-                f"{cls.__name__}.forward returned {out.dtype} for {dtype} inputs: some constant "
-                f"inside forward promoted the result (use Python numbers or arrays of the input's dtype)"
-            )
+        ctx = Context(needs, recording=is_grad_enabled() and any(needs))
+        out = dtypes.op_output(cls, np.asarray(cls.forward(ctx, *arrays, **options)), dtype)
         result = Tensor._make(out)
-        if recording:
-            result.requires_grad = True
-            result._node = Node(cls, ctx, tensors)
+        if ctx._recording:
+            result.requires_grad, result.grad_fn = True, Node(cls, ctx, tensors)
         return result
 
 
-def _common_dtype(name, inputs):
-    """The float dtype an op computes in: that of its float tensors, which must agree."""
-    dtypes = {x.data.dtype for x in inputs if isinstance(x, Tensor) and x.data.dtype.kind == "f"}
-    if len(dtypes) > 1:
-        got = ", ".join(sorted(str(d) for d in dtypes))
-        raise TypeError(
-            f"{name}: tensors of different float dtypes ({got}) in one op; tinymed never promotes "
-            f"silently: convert one with .float() or .double()"
-        )
-    if dtypes:
-        return dtypes.pop()
-    return _default_dtype
-
-
-def _constant(x, dtype, name):
-    if isinstance(x, Tensor):
-        return x.data if x.data.dtype == dtype else x.data.astype(dtype)
-    array = None if x is None else np.asarray(x)
-    if array is None or array.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected a Tensor, a NumPy array or a number, got {type(x).__name__}")
-    return array.astype(dtype, copy=False)
-
-
-# ---------------------------------------------------------------------------------------------
-# The backward walk.
-# ---------------------------------------------------------------------------------------------
-
-
-def unbroadcast(grad, shape):
-    """Sum `grad` back to `shape`, undoing NumPy broadcasting.
-
-    Broadcasting (a) prepends axes and (b) stretches axes of length 1. The gradient of a
-    broadcast input is the sum over the copies: sum away the leading axes, then sum with
-    keepdims over the axes that were 1.  (2, 3) -> (3,): sum over axis 0.  (2, 3) -> (2, 1):
-    sum over axis 1, keeping it.
-    """
-    extra = grad.ndim - len(shape)
-    if extra > 0:
-        grad = grad.sum(axis=tuple(range(extra)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
-    return grad.reshape(shape)
-
-
-def _broadcasts_to(shape, target):
-    """Does an array of `shape` broadcast to exactly `target`?"""
-    try:
-        return np.broadcast_shapes(shape, target) == target
-    except ValueError:
-        return False
-
-
 def _reverse_topological_order(root):
-    """Every tensor that `root` depends on and that requires grad, users before their inputs.
-
-    Depth-first search with an explicit stack: a tensor is emitted after all of its inputs
-    (post-order), and the reversed list puts each tensor before everything it was made from.
-    """
-    order, visited = [], set()
-    stack = [(root, False)]
+    """Every tensor `root` depends on that requires grad, each before the tensors it was made
+    from: a depth-first search with an explicit stack emits a tensor after all its inputs
+    (post-order); reversed, users come first."""
+    order, visited, stack = [], set(), [(root, False)]
     while stack:
         tensor, inputs_done = stack.pop()
         if inputs_done:
             order.append(tensor)
-            continue
-        if id(tensor) in visited:
-            continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        if tensor._node is not None:
-            for parent in tensor._node.inputs:
-                if parent is not None and parent.requires_grad and id(parent) not in visited:
-                    stack.append((parent, False))
-    order.reverse()
-    return order
+        elif id(tensor) not in visited:
+            visited.add(id(tensor))
+            stack.append((tensor, True))
+            if tensor.grad_fn is not None:
+                stack += [(t, False) for t in tensor.grad_fn.inputs if t is not None and t.requires_grad]
+    return order[::-1]
 
 
-def backward(root, grad=None, retain_graph=False):
-    """Compute d(root)/d(leaf) for every leaf that requires grad; add it to the leaf's `.grad`."""
-    if not root.requires_grad:
-        raise RuntimeError(
-            "backward: this tensor does not require grad and has no graph "
-            "(was it made under no_grad, or from tensors that do not require grad?)"
-        )
-    if grad is None:
-        if root.data.size != 1:
-            raise ValueError(
-                f"backward: output has shape {root.shape}; a non-scalar output needs an explicit "
-                f"grad of that shape (for a loss, reduce it with .sum() or .mean() first)"
-            )
-        grad = np.ones_like(root.data)
-    else:
-        grad = grad.data if isinstance(grad, Tensor) else grad
-        grad = np.asarray(grad, dtype=root.dtype)
-        if grad.shape != root.shape:
-            raise ValueError(f"backward: grad has shape {grad.shape} but the output has shape {root.shape}")
-
-    grads = {id(root): grad}
+def backward(root, gradient=None, name="gradient", retain_graph=False):
+    """The walk: pass each tensor's complete gradient g to the backward of the op that made it,
+    and add what comes out to that op's inputs; leaves keep theirs in `.grad`."""
+    grads = {id(root): checks.seed_gradient(root, gradient, name)}
     for tensor in _reverse_topological_order(root):
         g = grads.pop(id(tensor), None)
         if g is None:
             continue
-        node = tensor._node
+        if tensor._hooks:
+            g = _run_hooks(tensor, g)
+        node = tensor.grad_fn
         if node is None or tensor._retains_grad:
-            # a copy: g may be a read-only broadcast view, or the same array another input got
-            tensor.grad = g.copy() if tensor.grad is None else tensor.grad + g
+            _accumulate(tensor, g)
         if node is None:
             continue
-        if node.ctx.saved_tensors is None:
-            raise RuntimeError(
-                f"backward: the graph through {node.fn.__name__} was already used by a backward "
-                f"and freed; pass retain_graph=True to the first backward to go through it twice"
-            )
-        input_grads = node.fn.backward(node.ctx, g)
-        if not isinstance(input_grads, tuple):
-            input_grads = (input_grads,)
-        if len(input_grads) != len(node.inputs):
-            raise RuntimeError(
-                f"{node.fn.__name__}.backward returned {len(input_grads)} gradients for "
-                f"{len(node.inputs)} inputs"
-            )
-        for parent, pg in zip(node.inputs, input_grads):
-            if parent is None or not parent.requires_grad or pg is None:
-                continue
-            pg = np.asarray(pg)
-            if pg.shape != parent.shape:
-                if not _broadcasts_to(parent.shape, pg.shape):
-                    raise RuntimeError(
-                        f"{node.fn.__name__}.backward returned a gradient of shape {pg.shape} for "
-                        f"an input of shape {parent.shape}"
-                    )
-                pg = unbroadcast(pg, parent.shape)
-            if pg.dtype != parent.dtype:
-                raise TypeError(
-                    f"{node.fn.__name__}.backward returned a {pg.dtype} gradient for a "
-                    f"{parent.dtype} input"
-                )
-            previous = grads.get(id(parent))
-            grads[id(parent)] = pg if previous is None else previous + pg
+        for parent, pg in zip(node.inputs, _call_backward(node, g)):
+            if parent is not None and parent.requires_grad and pg is not None:
+                pg = unbroadcast(checks.input_gradient(node, parent, pg), parent.shape)
+                grads[id(parent)] = grads[id(parent)] + pg if id(parent) in grads else pg
         if not retain_graph:
             node.ctx.release()
 
 
-# ---------------------------------------------------------------------------------------------
-# Safety rail: an array saved for backward is read-only while a graph needs it.
-# ---------------------------------------------------------------------------------------------
-
-# id(array) -> [array, count]: arrays this module made read-only, and how many nodes need them.
-_locked = {}
-
-
-def _lock(array):
-    """Make `array` (and the arrays it is a view of) read-only; return what was locked."""
-    chain = [array]
-    while isinstance(chain[-1].base, np.ndarray):
-        chain.append(chain[-1].base)
-    locked = []
-    for a in chain:
-        entry = _locked.get(id(a))
-        if entry is not None:
-            entry[1] += 1
-        elif a.flags.writeable:
-            a.flags.writeable = False
-            _locked[id(a)] = [a, 1]
-        else:
-            continue
-        locked.append(a)
-    return locked
+def unbroadcast(grad, shape):
+    """Sum `grad` back to `shape`. Broadcasting prepends axes and stretches axes of length 1; the
+    gradient of a broadcast input is the sum over its copies: (2, 3) -> (3,) sums axis 0,
+    (2, 3) -> (2, 1) sums axis 1 keeping it."""
+    if grad.shape == shape:
+        return grad
+    grad = grad.sum(axis=tuple(range(grad.ndim - len(shape))))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    return grad.sum(axis=stretched, keepdims=True).reshape(shape)
 
 
-def _unlock(arrays):
-    for a in reversed(arrays):  # bases first
-        entry = _locked[id(a)]
-        entry[1] -= 1
-        if entry[1] == 0:
-            del _locked[id(a)]
-            _unlocking.append(a)
-    _make_writeable()
+def _call_backward(node, g):
+    checks.saved_alive(node)
+    return checks.gradients_returned(node, node.fn.backward(node.ctx, g))
 
 
-# Arrays no graph needs any more, waiting to be made writeable: a view can be made writeable only
-# once its base is, and the base may still be needed by another graph.
-_unlocking = []
+def _accumulate(tensor, g):
+    # A copy: g may be a read-only broadcast view, or the very array another input received.
+    tensor._grad = Tensor._make(np.array(g if tensor._grad is None else tensor._grad._data + g))
 
 
-def _make_writeable():
-    progress = True
-    while progress:
-        progress, waiting = False, []
-        for a in _unlocking:
-            if isinstance(a.base, np.ndarray) and not a.base.flags.writeable:
-                waiting.append(a)
-            else:
-                a.flags.writeable = True
-                progress = True
-        _unlocking[:] = waiting
+def _run_hooks(tensor, g):
+    for hook in tensor._hooks:
+        g = checks.hook_result(tensor, hook(Tensor._make(np.asarray(g))), g)
+    return g
+

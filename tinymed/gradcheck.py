@@ -75,7 +75,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
             out.backward(seed.reshape(out.shape), retain_graph=True)
         for column, i in enumerate(checked):
             if inputs[i].grad is not None:
-                analytic[column][j] = inputs[i].grad.ravel()
+                analytic[column][j] = np.asarray(inputs[i].grad).ravel()
     for i, grad in zip(checked, saved_grads):
         inputs[i].grad = grad
 

@@ -1,9 +1,15 @@
-"""The differentiable operations: each a Function whose backward sits right under its forward.
+"""The differentiable operations: arithmetic and element-wise functions, each a Function
+whose backward sits right under its forward.
 
 Notation in the comments: `g` is dL/d(out), the gradient arriving from above; each backward
 returns dL/d(input) = g * d(out)/d(input) (the chain rule). Inputs that were broadcast get
 their gradient summed back to shape by the engine (`autograd.unbroadcast`), so none of the
-backwards below do it themselves.
+backwards below do it themselves. The arguments arrive checked: the public methods in
+`tinymed.tensor_methods` validate axes and shapes, so a forward holds only its math.
+
+The reductions (sum, mean, max, ..., log-softmax) are in `tinymed.ops_reduce`, the ops that
+move values without changing them (reshape, transpose, indexing, joining) in
+`tinymed.ops_shape`; both are imported at the bottom, so `ops` is one namespace of every op.
 """
 import numpy as np
 
@@ -67,7 +73,12 @@ class Div(Function):
 
 
 class Pow(Function):
-    # out = a ** b  ->  dout/da = b * a^(b-1), dout/db = a^b * ln(a)
+    """out = a ** b  ->  dout/da = b * a^(b-1), dout/db = a^b * ln(a).
+
+    At a = 0 both formulas meet 0 * inf; PyTorch (and the limit along the data) gives 0:
+    dout/da = 0 where b == 0 (a ** 0 is constant 1), dout/db = 0 where a == 0 and b >= 0.
+    The exponent and the logarithm are taken at safe stand-ins there, so no inf is ever made."""
+
     @staticmethod
     def forward(ctx, a, b):
         out = a**b
@@ -77,8 +88,11 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, g):
         a, b, out = ctx.saved_tensors
-        da = g * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
-        db = g * out * np.log(a) if ctx.needs_input_grad[1] else None
+        da = db = None
+        if ctx.needs_input_grad[0]:
+            da = g * b * a ** np.where(b == 0, 1, b - 1)  # b == 0: 0 * a^1 = 0
+        if ctx.needs_input_grad[1]:
+            db = g * out * np.log(np.where((a == 0) & (b >= 0), 1, a))  # there: 0^b * ln 1 = 0
         return da, db
 
 
@@ -101,14 +115,6 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        if a.ndim == 0 or b.ndim == 0:
-            raise ValueError(f"matmul: operands must have at least 1 dim, got shapes {a.shape} and {b.shape}")
-        k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
-        if a.shape[-1] != k_b:
-            raise ValueError(
-                f"matmul: shapes {a.shape} and {b.shape} do not match: the last axis of the first "
-                f"({a.shape[-1]}) must equal the {'only' if b.ndim == 1 else 'second-to-last'} axis of the second ({k_b})"
-            )
         ctx.save_for_backward(a, b)
         return a @ b
 
@@ -131,78 +137,30 @@ class MatMul(Function):
         return da, db
 
 
-# ---------------------------------------------------------------------------------------------
-# Reductions
-# ---------------------------------------------------------------------------------------------
+class Maximum(Function):
+    """Element-wise max(a, b)  ->  dout/da = 1 where a > b, dout/db = 1 where b > a; at a tie
+    each gets 1/2 (as torch.maximum)."""
 
-
-def _axes(axis, ndim):
-    """`axis` (None, int or tuple) as a sorted tuple of non-negative axes."""
-    if axis is None:
-        return tuple(range(ndim))
-    axes = axis if isinstance(axis, tuple) else (axis,)
-    for ax in axes:
-        if isinstance(ax, bool) or not isinstance(ax, (int, np.integer)):
-            raise TypeError(f"axis must be None, an int or a tuple of ints, got {axis!r}")
-        if not -ndim <= ax < max(ndim, 1):
-            raise ValueError(f"axis {ax} is out of range for a tensor with {ndim} dims")
-    return tuple(sorted(ax % max(ndim, 1) for ax in axes))
-
-
-def _expand(g, axes, keepdims):
-    """Put back the reduced axes (as length 1) so `g` broadcasts against the input."""
-    return g if keepdims else np.expand_dims(g, axes)
-
-
-class Sum(Function):
-    # out = sum_i a_i  ->  dout/da_i = 1: every summed element receives g
     @staticmethod
-    def forward(ctx, a, axis=None, keepdims=False):
-        ctx.axes, ctx.keepdims, ctx.shape = _axes(axis, a.ndim), keepdims, a.shape
-        return a.sum(axis=ctx.axes, keepdims=keepdims)
+    def forward(ctx, a, b):
+        ctx.save_for_backward(np.sign(a - b))  # +1 where a wins, -1 where b wins, 0 at a tie
+        return np.maximum(a, b)
 
     @staticmethod
     def backward(ctx, g):
-        return np.broadcast_to(_expand(g, ctx.axes, ctx.keepdims), ctx.shape)
+        (s,) = ctx.saved_tensors
+        share_a = (1 + s) / 2  # 1, 0 or 1/2
+        return g * share_a, g * (1 - share_a)
 
 
-class Mean(Function):
-    # out = (1/n) sum_i a_i  ->  dout/da_i = 1/n
+class Minimum(Function):
+    # min(a, b): a wins where a < b, so the sign is taken the other way and Maximum's backward holds.
     @staticmethod
-    def forward(ctx, a, axis=None, keepdims=False):
-        ctx.axes, ctx.keepdims, ctx.shape = _axes(axis, a.ndim), keepdims, a.shape
-        ctx.n = int(np.prod([a.shape[ax] for ax in ctx.axes]))
-        return a.mean(axis=ctx.axes, keepdims=keepdims)
+    def forward(ctx, a, b):
+        ctx.save_for_backward(np.sign(b - a))
+        return np.minimum(a, b)
 
-    @staticmethod
-    def backward(ctx, g):
-        return np.broadcast_to(_expand(g, ctx.axes, ctx.keepdims) / ctx.n, ctx.shape)
-
-
-class Max(Function):
-    # The gradient goes to the maximal element; ties share it equally (as torch.amax).
-    @staticmethod
-    def forward(ctx, a, axis=None, keepdims=False):
-        ctx.axes, ctx.keepdims = _axes(axis, a.ndim), keepdims
-        out = a.max(axis=ctx.axes, keepdims=True)
-        winners = a == out
-        ctx.save_for_backward(winners, winners.sum(axis=ctx.axes, keepdims=True).astype(a.dtype))
-        return out if keepdims else np.squeeze(out, axis=ctx.axes)
-
-    @staticmethod
-    def backward(ctx, g):
-        winners, count = ctx.saved_tensors
-        return winners * (_expand(g, ctx.axes, ctx.keepdims) / count)
-
-
-class Min(Function):
-    # min(a) = -max(-a). In backward the two sign flips cancel: the gradient goes to the positions
-    # of the minima, exactly as Max's backward sends it to the maxima, so Min reuses it.
-    @staticmethod
-    def forward(ctx, a, axis=None, keepdims=False):
-        return Max.forward(ctx, -a, axis=axis, keepdims=keepdims) * -1
-
-    backward = Max.backward
+    backward = Maximum.backward
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,7 +222,33 @@ class Abs(Function):
         return g * np.sign(a)
 
 
-class Clip(Function):
+class Sin(Function):
+    # d sin(a)/da = cos(a)
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.sin(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g * np.cos(a)
+
+
+class Cos(Function):
+    # d cos(a)/da = -sin(a)
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.cos(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return -g * np.sin(a)
+
+
+class Clamp(Function):
     # Gradient 1 where lo <= a <= hi, else 0 (as torch.clamp). lo or hi may be None.
     @staticmethod
     def forward(ctx, a, lo=None, hi=None):
@@ -341,25 +325,6 @@ class LogSigmoid(Function):
         return g * np.where(x >= 0, e / (1 + e), 1 / (1 + e))
 
 
-class LogSoftmax(Function):
-    """log softmax(x) = x - max - log(sum(exp(x - max))) along `axis`: exact for any logits,
-    where log(softmax(x)) would give log(0) = -inf for a logit far below the max.
-    Backward: d out_i / dx_j = delta_ij - softmax_j, so dL/dx = g - softmax * sum(g)."""
-
-    @staticmethod
-    def forward(ctx, x, *, axis):
-        shifted = x - x.max(axis=axis, keepdims=True)
-        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-        ctx.save_for_backward(out)
-        ctx.axis = axis
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g - np.exp(out) * g.sum(axis=ctx.axis, keepdims=True)
-
-
 class Cast(Function):
     """Change the float dtype; the gradient is cast back to the input's dtype."""
 
@@ -375,104 +340,7 @@ class Cast(Function):
         return g.astype(ctx.dtype)
 
 
-# ---------------------------------------------------------------------------------------------
-# Shapes and indexing: the gradient is the forward's rearrangement, undone
-# ---------------------------------------------------------------------------------------------
-
-
-class Reshape(Function):
-    @staticmethod
-    def forward(ctx, a, shape):
-        ctx.shape = a.shape
-        try:
-            return a.reshape(shape)
-        except ValueError:
-            raise ValueError(f"reshape: cannot reshape a tensor of shape {a.shape} ({a.size} elements) to {shape}") from None
-
-    @staticmethod
-    def backward(ctx, g):
-        return g.reshape(ctx.shape)
-
-
-class Transpose(Function):
-    # Permute the axes; the gradient is permuted back with the inverse permutation.
-    @staticmethod
-    def forward(ctx, a, axes=None):
-        axes = tuple(reversed(range(a.ndim))) if axes is None else axes
-        if sorted(ax % max(a.ndim, 1) for ax in axes) != list(range(a.ndim)):
-            raise ValueError(f"transpose: axes {axes} are not a permutation of the {a.ndim} axes of shape {a.shape}")
-        ctx.inverse = tuple(np.argsort([ax % a.ndim for ax in axes]))
-        return a.transpose(axes)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g.transpose(ctx.inverse)
-
-
-def _is_advanced(index):
-    """Does the index hold integer/boolean arrays (NumPy's advanced indexing)?"""
-    parts = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(p, (list, np.ndarray)) for p in parts)
-
-
-class GetItem(Function):
-    """a[index] for slices, integers, None, Ellipsis, and integer or boolean arrays.
-
-    The gradient scatters g back into zeros of a's shape. With integer arrays an element may
-    be picked twice (a[[0, 0]]); its gradient is then the sum of both, which `np.add.at`
-    accumulates (plain `zeros[index] += g` would keep only one).
-    """
-
-    @staticmethod
-    def forward(ctx, a, index):
-        ctx.shape, ctx.index, ctx.advanced = a.shape, index, _is_advanced(index)
-        return a[index]
-
-    @staticmethod
-    def backward(ctx, g):
-        grad = np.zeros(ctx.shape, dtype=g.dtype)
-        if ctx.advanced:
-            np.add.at(grad, ctx.index, g)
-        else:
-            grad[ctx.index] = g
-        return grad
-
-
-class Concatenate(Function):
-    # The gradient of each input is its slice of g.
-    @staticmethod
-    def forward(ctx, *arrays, axis=0):
-        ctx.axis = axis
-        ctx.splits = np.cumsum([a.shape[axis] for a in arrays])[:-1]
-        return np.concatenate(arrays, axis=axis)
-
-    @staticmethod
-    def backward(ctx, g):
-        return tuple(np.split(g, ctx.splits, axis=ctx.axis))
-
-
-class Stack(Function):
-    # The gradient of input i is g's i-th entry along the new axis.
-    @staticmethod
-    def forward(ctx, *arrays, axis=0):
-        ctx.axis = axis
-        return np.stack(arrays, axis=axis)
-
-    @staticmethod
-    def backward(ctx, g):
-        return tuple(np.moveaxis(g, ctx.axis, 0))
-
-
-class Where(Function):
-    # out = a where cond else b  ->  a gets g where cond, b gets g elsewhere
-    @staticmethod
-    def forward(ctx, a, b, cond):
-        ctx.save_for_backward(cond)
-        return np.where(cond, a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        (cond,) = ctx.saved_tensors
-        da = np.where(cond, g, 0) if ctx.needs_input_grad[0] else None
-        db = np.where(cond, 0, g) if ctx.needs_input_grad[1] else None
-        return da, db
+from tinymed.ops_reduce import LogSoftmax, LogSumExp, Max, Mean, Min, Norm, Prod, Sum  # noqa: E402,F401
+from tinymed.ops_shape import (  # noqa: E402,F401  (one namespace: ops.Transpose as ops.Add)
+    Clone, Concatenate, Expand, GetItem, Repeat, Reshape, Stack, Transpose, Where,
+)

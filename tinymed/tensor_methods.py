@@ -1,174 +1,391 @@
-"""How tensors are used: the operators (+ - * / ** @ [] < >), the methods (sum, exp, reshape,
-...) and the functions tm.tensor, tm.concatenate, tm.stack and tm.where.
+"""How tensors are used: the operators and methods of `tinymed.Tensor`, each a named `def`
+with a docstring, in PyTorch's spelling with NumPy's kept. This file holds the math (arithmetic,
+comparisons, reductions, element-wise functions) and attaches every method to Tensor; the shape
+methods are in `tensor_shapes`, the conversions and in-place updates in `tensor_values`, the
+argument checks of all three in `tensor_checks`.
 
-Each is a thin front for a Function in `tinymed.ops`, where the math and its backward are; the
-checks here turn a shape or argument mistake into an error that names it, before NumPy sees it.
+Each method is a thin front for a Function in `tinymed.ops` (where the math and its backward
+are), or a composition of them (its docstring says which). The arguments are checked here, at
+the public boundary, before any op runs, so the ops hold only their math.
+
+Why classes whose methods are copied onto Tensor: `autograd.py` is the lecture (Tensor,
+Function, the walk), kept short, and these ~90 methods would drown it. A mixin (`class
+Tensor(MathMethods, ...)`) would make autograd import this file, which imports the ops, which
+import autograd: a cycle. So the methods are written in class bodies, exactly as they would read
+inside `class Tensor`, and `attach` copies them onto Tensor in one block at the bottom.
+`help(tm.Tensor.__add__)` shows the docstring, and a traceback or an argument error names the
+method (`Tensor.sum() got an unexpected keyword argument`).
+
+PyTorch and NumPy side by side (both spellings work; giving both of a pair is a TypeError):
+`dim=`/`keepdim=` or `axis=`/`keepdims=` in every reduction. Where the two differ:
+- `a == b` is an element-wise bool tensor (PyTorch); `is` asks "the same tensor?", and tensors
+  hash by identity, so they still work as dict keys and in sets.
+- `t.max(dim=1)` (or `t.max(1)`) returns (values, indices) as PyTorch, the gradient going to
+  each index; `t.max(axis=1)` and `t.amax(1)` return the values, tied maxima sharing the
+  gradient (NumPy's and tinymed 0.1's meaning).
+- `var`/`std` divide by n - 1 by default (PyTorch's correction=1; NumPy's default is n).
+- reducing an empty axis with mean/max/min/logsumexp/var is a ValueError (PyTorch gives nan or
+  an error); a sum of nothing is 0 and a product 1, as both.
 """
+import collections
+import math
+from types import FunctionType
+
 import numpy as np
 
-from tinymed.autograd import Tensor, _as_float_dtype
+from tinymed import tensor_checks as check
+from tinymed import validate
+from tinymed.autograd import Tensor
+from tinymed.factories import concatenate, from_numpy  # noqa: F401  (models.py imports concatenate from here until merged)
 from tinymed.ops import (
-    Abs, Add, Cast, Clip, Concatenate, Div, Exp, GetItem, Log, MatMul, Max, Mean, Min, Mul, Neg, Pow,
-    ReLU, Reshape, Sigmoid, Sqrt, Stack, Sub, Sum, Tanh, Transpose, Where,
+    Abs, Add, Clamp, Cos, Div, Exp, Log, LogSoftmax, LogSumExp, MatMul, Max, Maximum, Mean, Min, Minimum,
+    Mul, Neg, Norm, Pow, Prod, ReLU, Sigmoid, Sin, Sqrt, Sub, Sum, Tanh, Where,
 )
+from tinymed.tensor_shapes import ShapeMethods
+from tinymed.tensor_values import ValueMethods
+
+# (values, indices) of max/min along a dim, as PyTorch's torch.return_types.max.
+ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
 
 
-def tensor(data, requires_grad=False, dtype=None):
-    """Make a Tensor (same as `Tensor(...)`, as `torch.tensor`)."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+class MathMethods:
+    """Tensor's arithmetic, comparisons, reductions and element-wise functions."""
+
+    __hash__ = object.__hash__  # == is element-wise; a tensor is hashed (and found in dicts) by identity
+
+    # -- arithmetic: Tensor op Tensor/array/number, both ways, with NumPy broadcasting -------------
+
+    def __add__(self, other):
+        """self + other, element-wise, broadcasting as NumPy (other: Tensor, array or number)."""
+        return _binary(Add, self, other)
+
+    def __radd__(self, other):
+        """other + self."""
+        return _binary(Add, other, self)
+
+    def __sub__(self, other):
+        """self - other, element-wise, broadcasting."""
+        return _binary(Sub, self, other)
+
+    def __rsub__(self, other):
+        """other - self."""
+        return _binary(Sub, other, self)
+
+    def __mul__(self, other):
+        """self * other, element-wise, broadcasting."""
+        return _binary(Mul, self, other)
+
+    def __rmul__(self, other):
+        """other * self."""
+        return _binary(Mul, other, self)
+
+    def __truediv__(self, other):
+        """self / other, element-wise, broadcasting."""
+        return _binary(Div, self, other)
+
+    def __rtruediv__(self, other):
+        """other / self."""
+        return _binary(Div, other, self)
+
+    def __pow__(self, other):
+        """self ** other, element-wise, broadcasting; d/dbase = 0 where the exponent is 0 and
+        d/dexponent = 0 where the base is 0 (as PyTorch, not NaN)."""
+        return _binary(Pow, self, other)
+
+    def __rpow__(self, other):
+        """other ** self."""
+        return _binary(Pow, other, self)
+
+    def add(self, other, alpha=1):
+        """self + alpha * other (PyTorch's method)."""
+        return _binary(Add, self, other if alpha == 1 else other * validate.real(alpha, "add: alpha"))
+
+    def sub(self, other, alpha=1):
+        """self - alpha * other (PyTorch's method)."""
+        return _binary(Sub, self, other if alpha == 1 else other * validate.real(alpha, "sub: alpha"))
+
+    def mul(self, other):
+        """self * other (PyTorch's method)."""
+        return _binary(Mul, self, other)
+
+    def div(self, other):
+        """self / other (PyTorch's method)."""
+        return _binary(Div, self, other)
+
+    def pow(self, exponent):
+        """self ** exponent (PyTorch's method name)."""
+        return _binary(Pow, self, exponent)
+
+    def __neg__(self):
+        """-self."""
+        return Neg.apply(self)
+
+    def __abs__(self):
+        """abs(self): the absolute value, element-wise."""
+        return Abs.apply(self)
+
+    def __matmul__(self, other):
+        """self @ other, NumPy's matmul: (n,k)@(k,m) -> (n,m), 1-d operands as a row or column,
+        (..., n, k) @ (..., k, m) batched with broadcasting."""
+        check.matmul_shapes(np.shape(self), check.operand_shape("matmul", other))
+        return MatMul.apply(self, other)
+
+    def __rmatmul__(self, other):
+        """other @ self."""
+        check.matmul_shapes(check.operand_shape("matmul", other), np.shape(self))
+        return MatMul.apply(other, self)
+
+    matmul = __matmul__
+
+    def maximum(self, other):
+        """max(self, other) element-wise, broadcasting; at a tie each gets half the gradient."""
+        return _binary(Maximum, self, other)
+
+    def minimum(self, other):
+        """min(self, other) element-wise, broadcasting; at a tie each gets half the gradient."""
+        return _binary(Minimum, self, other)
+
+    # -- comparisons: element-wise bool tensors, outside the graph (as PyTorch) ----------------------
+
+    def __eq__(self, other):
+        """self == other element-wise: a bool Tensor (PyTorch). Use `is` to ask "same tensor?"."""
+        return _compare(np.equal, "comparison ==", self, other)
+
+    def __ne__(self, other):
+        """self != other element-wise: a bool Tensor."""
+        return _compare(np.not_equal, "comparison !=", self, other)
+
+    def __lt__(self, other):
+        """self < other element-wise: a bool Tensor (a mask for indexing or tm.where)."""
+        return _compare(np.less, "comparison <", self, other)
+
+    def __le__(self, other):
+        """self <= other element-wise: a bool Tensor."""
+        return _compare(np.less_equal, "comparison <=", self, other)
+
+    def __gt__(self, other):
+        """self > other element-wise: a bool Tensor."""
+        return _compare(np.greater, "comparison >", self, other)
+
+    def __ge__(self, other):
+        """self >= other element-wise: a bool Tensor."""
+        return _compare(np.greater_equal, "comparison >=", self, other)
+
+    def __contains__(self, value):
+        """`value in t`: does some element equal value?"""
+        return bool(_compare(np.equal, "in", self, value).any())
+
+    def all(self):
+        """True where every element is nonzero: a 0-d bool Tensor."""
+        return _result(np.all(self.numpy()))
+
+    def any(self):
+        """True where some element is nonzero: a 0-d bool Tensor."""
+        return _result(np.any(self.numpy()))
+
+    # -- reductions ----------------------------------------------------------------------------------
+
+    def sum(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        """Sum over `dim` (None: all; an int or a tuple), dropping those axes unless keepdim.
+        A sum of no elements is 0 (as NumPy and PyTorch)."""
+        axes, keep = check.reduction("sum", self, dim, keepdim, axis, keepdims)
+        return Sum.apply(self, axes=axes, keepdims=keep)
+
+    def mean(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        """Mean over `dim` (None: all; an int or a tuple), dropping those axes unless keepdim.
+        A mean of no elements is refused (NumPy and PyTorch give nan)."""
+        axes, keep = check.reduction("mean", self, dim, keepdim, axis, keepdims, nonempty=True)
+        return Mean.apply(self, axes=axes, keepdims=keep)
+
+    def max(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        """The largest element: of all (no arguments), along `dim` as PyTorch (returns
+        `(values, indices)`, the gradient going to each index), or over `axis` (an int or a
+        tuple) as NumPy (returns the values; tied maxima share the gradient, as `amax`).
+        `t.max(other_tensor)` is `t.maximum(other_tensor)`, as PyTorch."""
+        if isinstance(dim, Tensor):
+            return self.maximum(dim)
+        if dim is None:
+            return self.amax(axis=axis, keepdim=keepdim, keepdims=keepdims)
+        return _values_indices("max", self, dim, keepdim, axis, keepdims, np.argmax)
+
+    def min(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        """The smallest element: as `max`, with (values, indices) for `dim`, values for `axis`."""
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
+        if dim is None:
+            return self.amin(axis=axis, keepdim=keepdim, keepdims=keepdims)
+        return _values_indices("min", self, dim, keepdim, axis, keepdims, np.argmin)
+
+    def amax(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        """The maxima over `dim` (None: all; an int or a tuple); tied maxima share the gradient."""
+        axes, keep = check.reduction("max", self, dim, keepdim, axis, keepdims, nonempty=True)
+        return Max.apply(self, axes=axes, keepdims=keep)
+
+    def amin(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        """The minima over `dim` (None: all; an int or a tuple); tied minima share the gradient."""
+        axes, keep = check.reduction("min", self, dim, keepdim, axis, keepdims, nonempty=True)
+        return Min.apply(self, axes=axes, keepdims=keep)
+
+    def argmax(self, dim=None, keepdim=False, *, axis=None):
+        """Index of the largest element (of the flattened tensor when dim is None) along `dim`:
+        an int64 Tensor, outside the graph."""
+        return _arg("argmax", np.argmax, self, dim, keepdim, axis)
+
+    def argmin(self, dim=None, keepdim=False, *, axis=None):
+        """Index of the smallest element along `dim` (flattened when None): an int64 Tensor."""
+        return _arg("argmin", np.argmin, self, dim, keepdim, axis)
+
+    def prod(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        """Product over `dim` (None: all); exact gradient also where elements are 0."""
+        axes, keep = check.reduction("prod", self, dim, keepdim, axis, keepdims)
+        return Prod.apply(self, axes=axes, keepdims=keep)
+
+    def logsumexp(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        """log(sum(exp(self))) over `dim` (None: all), without overflow; gradient softmax."""
+        axes, keep = check.reduction("logsumexp", self, dim, keepdim, axis, keepdims, nonempty=True)
+        return LogSumExp.apply(self, axes=axes, keepdims=keep)
+
+    def var(self, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None, keepdims=None):
+        """Variance over `dim` (None: all): sum((x - mean)^2) / (n - correction). PyTorch's
+        default correction=1 (unbiased=True, the sample variance); NumPy's default is 0
+        (pass correction=0 or unbiased=False for it). Composed of Mean, Sub, Mul, Sum, Div."""
+        axes, keep = check.reduction("var", self, dim, keepdim, axis, keepdims, nonempty=True)
+        n = math.prod(self.shape[ax] for ax in axes)
+        denominator = n - check.correction("var", unbiased, correction)
+        if denominator <= 0:
+            raise ValueError(f"var: {n} value(s) with correction {n - denominator} leave n - correction = "
+                             f"{denominator}; a variance needs more values (or correction=0)")
+        centred = self - Mean.apply(self, axes=axes, keepdims=True)
+        return Sum.apply(centred * centred, axes=axes, keepdims=keep) / denominator
+
+    def std(self, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None, keepdims=None):
+        """Standard deviation: var(...).sqrt(), with var's arguments (correction=1 by default)."""
+        return self.var(dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims).sqrt()
+
+    def norm(self, p=2, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        """The p-norm (sum |x|^p)^(1/p) over `dim` (None: all): p a number >= 1 ("fro" is 2),
+        or inf (the largest |x|, composed of Abs and Max). Gradient 0 at the zero vector."""
+        axes, keep = check.reduction("norm", self, dim, keepdim, axis, keepdims)
+        p = 2 if p == "fro" else validate.real(p, "norm: p", min=1, finite=False)
+        if math.isinf(p):
+            return Max.apply(Abs.apply(self), axes=axes, keepdims=keep)
+        return Norm.apply(self, p=p, axes=axes, keepdims=keep)
+
+    def softmax(self, dim=None, *, axis=None):
+        """exp(x) / sum(exp(x)) along `dim` (required, as PyTorch): LogSoftmax then Exp."""
+        return Exp.apply(LogSoftmax.apply(self, axis=check.required_axis("softmax", self, dim, axis)))
+
+    def log_softmax(self, dim=None, *, axis=None):
+        """log(softmax(x)) along `dim` (required), exact for any logits (ops.LogSoftmax)."""
+        return LogSoftmax.apply(self, axis=check.required_axis("log_softmax", self, dim, axis))
+
+    # -- element-wise functions ----------------------------------------------------------------------
+
+    def exp(self):
+        """e ** self, element-wise."""
+        return Exp.apply(self)
+
+    def log(self):
+        """Natural logarithm, element-wise."""
+        return Log.apply(self)
+
+    def sqrt(self):
+        """Square root, element-wise."""
+        return Sqrt.apply(self)
+
+    def abs(self):
+        """Absolute value, element-wise (gradient sign(x), 0 at 0)."""
+        return Abs.apply(self)
+
+    def sin(self):
+        """Sine, element-wise."""
+        return Sin.apply(self)
+
+    def cos(self):
+        """Cosine, element-wise."""
+        return Cos.apply(self)
+
+    def relu(self):
+        """max(x, 0), element-wise."""
+        return ReLU.apply(self)
+
+    def sigmoid(self):
+        """1 / (1 + e ** -x), element-wise, stable for any x."""
+        return Sigmoid.apply(self)
+
+    def tanh(self):
+        """Hyperbolic tangent, element-wise."""
+        return Tanh.apply(self)
+
+    def clamp(self, min=None, max=None):
+        """Values limited to [min, max] (either may be None); gradient 1 inside, 0 outside.
+        `clip` is the same (NumPy's and PyTorch's other name)."""
+        lo, hi = check.bounds("clamp", min, max)
+        return Clamp.apply(self, lo=lo, hi=hi)
+
+    clip = clamp
+
+    def masked_fill(self, mask, value):
+        """`value` where `mask` (bool, broadcasting to self) is True, self elsewhere; gradient to
+        self where the mask is False (tm.where, composed)."""
+        mask = check.bool_mask("masked_fill", mask, self.shape)
+        validate.real(value, "masked_fill: value", finite=False)
+        return Where.apply(value, self, cond=mask)
 
 
-def _tensor_list(name, tensors):
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError(f"{name}: needs at least one tensor, got an empty sequence")
-    return tensors
+def _result(array):
+    """A tensor around an array that is no op's output in the graph (a mask, an index)."""
+    return from_numpy(np.asarray(array))
 
 
-def concatenate(tensors, axis=0):
-    """Join tensors along an existing axis (shapes must agree except along `axis`)."""
-    tensors = _tensor_list("concatenate", tensors)
-    try:
-        return Concatenate.apply(*tensors, axis=axis)
-    except ValueError as e:
-        shapes = [tuple(np.shape(t)) for t in tensors]
-        raise ValueError(f"concatenate: cannot join shapes {shapes} along axis {axis}: {e}") from None
-
-
-def stack(tensors, axis=0):
-    """Join tensors of one shape along a new axis."""
-    tensors = _tensor_list("stack", tensors)
-    shapes = {tuple(np.shape(t)) for t in tensors}
-    if len(shapes) > 1:
-        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
-    return Stack.apply(*tensors, axis=axis)
-
-
-def where(cond, a, b):
-    """Element-wise `a if cond else b` (cond: bool array or tensor; broadcasts as NumPy)."""
-    cond = np.asarray(cond.data if isinstance(cond, Tensor) else cond)
-    if cond.dtype != bool:
-        raise TypeError(f"where: cond must be boolean, got dtype {cond.dtype}")
-    shapes = cond.shape, np.shape(a), np.shape(b)
-    try:
-        np.broadcast_shapes(*shapes)
-    except ValueError:
-        raise ValueError(f"where: cond, a and b of shapes {shapes[0]}, {shapes[1]}, {shapes[2]} do not broadcast") from None
-    return Where.apply(a, b, cond=cond)
-
-
-def _index(index):
-    """Tensors inside an index become their arrays (tm tensors can index tm tensors)."""
-    if isinstance(index, tuple):
-        return tuple(_index(i) for i in index)
-    return index.data if isinstance(index, Tensor) else index
-
-
-def _shape_args(shape):
-    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-
-
-def _sum(self, axis=None, keepdims=False):
-    """Sum over `axis` (None: all; an int or a tuple), dropping those axes unless keepdims."""
-    return Sum.apply(self, axis=axis, keepdims=keepdims)
-
-
-def _mean(self, axis=None, keepdims=False):
-    """Mean over `axis` (None: all; an int or a tuple), dropping those axes unless keepdims."""
-    return Mean.apply(self, axis=axis, keepdims=keepdims)
-
-
-def _max(self, axis=None, keepdims=False):
-    """Maximum over `axis`; the gradient goes to the maxima (ties share it)."""
-    return Max.apply(self, axis=axis, keepdims=keepdims)
-
-
-def _min(self, axis=None, keepdims=False):
-    """Minimum over `axis`; the gradient goes to the minima (ties share it)."""
-    return Min.apply(self, axis=axis, keepdims=keepdims)
-
-
-def _clip(self, lo=None, hi=None):
-    """Values limited to [lo, hi] (either may be None); gradient 1 inside, 0 outside."""
-    if lo is not None and hi is not None and lo > hi:
-        raise ValueError(f"clip: lo must be <= hi, got lo={lo}, hi={hi}")
-    return Clip.apply(self, lo=lo, hi=hi)
-
-
-def _reshape(self, *shape):
-    """The same values in a new shape: t.reshape(2, 3) or t.reshape((2, 3)); -1 is inferred."""
-    return Reshape.apply(self, shape=_shape_args(shape))
-
-
-def _transpose(self, *axes):
-    """Axes permuted: t.transpose(0, 2, 1); no axes reverses them (as .T)."""
-    return Transpose.apply(self, axes=_shape_args(axes) or None)
-
-
-def _flatten(self, start_axis=0):
-    """Axes from `start_axis` on merged into one: (N, C, H, W).flatten(1) -> (N, C*H*W)."""
-    if isinstance(start_axis, bool) or not isinstance(start_axis, (int, np.integer)) or not 0 <= start_axis < max(self.ndim, 1):
-        raise ValueError(f"flatten: start_axis must be an int from 0 to {max(self.ndim, 1) - 1} for shape {self.shape}, got {start_axis!r}")
-    return Reshape.apply(self, shape=self.shape[:start_axis] + (-1,))
-
-
-def _to(self, dtype):
-    """This tensor in float `dtype` (float32 or float64), differentiably; self if already so."""
-    dtype = _as_float_dtype(dtype)
-    return self if self.dtype == dtype else Cast.apply(self, dtype=dtype)
-
-
-def _unary(fn, doc):
-    def method(self):
-        return fn.apply(self)
-
-    method.__name__, method.__doc__ = fn.__name__.lower(), doc
-    return method
-
-
-def _elementwise(fn, a, b):
+def _binary(fn, a, b):
     try:
         return fn.apply(a, b)
     except ValueError:
-        shapes = np.shape(a), np.shape(b)
-        try:
-            np.broadcast_shapes(*shapes)
-        except ValueError:
-            raise ValueError(f"{fn.__name__.lower()}: shapes {shapes[0]} and {shapes[1]} do not broadcast "
-                             f"(compared from the right, each pair of sizes must be equal or 1)") from None
+        check.broadcastable(fn.__name__.lower(), np.shape(a), np.shape(b))
         raise
 
 
-Tensor.__add__ = lambda self, other: _elementwise(Add, self, other)
-Tensor.__radd__ = lambda self, other: _elementwise(Add, other, self)
-Tensor.__sub__ = lambda self, other: _elementwise(Sub, self, other)
-Tensor.__rsub__ = lambda self, other: _elementwise(Sub, other, self)
-Tensor.__mul__ = lambda self, other: _elementwise(Mul, self, other)
-Tensor.__rmul__ = lambda self, other: _elementwise(Mul, other, self)
-Tensor.__truediv__ = lambda self, other: _elementwise(Div, self, other)
-Tensor.__rtruediv__ = lambda self, other: _elementwise(Div, other, self)
-Tensor.__pow__ = lambda self, other: _elementwise(Pow, self, other)
-Tensor.__rpow__ = lambda self, other: _elementwise(Pow, other, self)
-Tensor.__matmul__ = lambda self, other: MatMul.apply(self, other)
-Tensor.__rmatmul__ = lambda self, other: MatMul.apply(other, self)
-Tensor.__neg__ = lambda self: Neg.apply(self)
-Tensor.__getitem__ = lambda self, index: GetItem.apply(self, index=_index(index))
-# Comparisons give boolean tensors outside the graph (masks), as in PyTorch.
-Tensor.__gt__ = lambda self, other: Tensor._make(self.data > _index(other))
-Tensor.__ge__ = lambda self, other: Tensor._make(self.data >= _index(other))
-Tensor.__lt__ = lambda self, other: Tensor._make(self.data < _index(other))
-Tensor.__le__ = lambda self, other: Tensor._make(self.data <= _index(other))
+def _compare(ufunc, name, a, b):
+    other = check.operand(name, b)
+    try:
+        return _result(ufunc(a.numpy(), other))
+    except ValueError:
+        check.broadcastable(name, a.shape, np.shape(other))
+        raise
 
-Tensor.sum, Tensor.mean, Tensor.max, Tensor.min = _sum, _mean, _max, _min
-Tensor.clip, Tensor.reshape, Tensor.transpose, Tensor.flatten = _clip, _reshape, _transpose, _flatten
-Tensor.T = property(_transpose, doc="The axes reversed (the transpose of a matrix).")
-Tensor.exp = _unary(Exp, "e ** t, element-wise.")
-Tensor.log = _unary(Log, "Natural logarithm, element-wise.")
-Tensor.sqrt = _unary(Sqrt, "Square root, element-wise.")
-Tensor.abs = _unary(Abs, "Absolute value, element-wise (gradient sign(t), 0 at 0).")
-Tensor.relu = _unary(ReLU, "max(t, 0), element-wise.")
-Tensor.sigmoid = _unary(Sigmoid, "1 / (1 + e ** -t), element-wise, stable for any t.")
-Tensor.tanh = _unary(Tanh, "Hyperbolic tangent, element-wise.")
-Tensor.to = _to
-Tensor.float = lambda self: _to(self, np.float32)
-Tensor.double = lambda self: _to(self, np.float64)
+
+def _values_indices(name, x, dim, keepdim, axis, keepdims, arg):
+    """max/min along one `dim`, PyTorch's way: (values, indices); values picked at the indices."""
+    if axis is not None or keepdims is not None:
+        raise TypeError(f"{name}: dim= (PyTorch: values and indices) and axis=/keepdims= (NumPy: values) "
+                        f"cannot be mixed")
+    (axis,), keep = check.reduction(name, x, dim, keepdim, None, None, nonempty=True)
+    indices = arg(x.numpy(), axis=axis, keepdims=True)
+    values = x.gather(axis, indices)
+    if not keep:
+        values, indices = values.squeeze(axis), indices.squeeze(axis)
+    return ValuesIndices(values, _result(indices))
+
+
+def _arg(name, fn, x, dim, keepdim, axis):
+    arg, value = check.either(name, "dim", dim, "axis", axis)
+    if x.numel() == 0:
+        raise ValueError(f"{name}: the input is empty (shape {x.shape}); it has no largest or smallest element")
+    if value is None:
+        return _result(np.asarray(fn(x.numpy()), dtype=np.int64))
+    axis = check.one_axis(name, arg, value, x.ndim)
+    return _result(fn(x.numpy(), axis=axis, keepdims=validate.boolean(keepdim, f"{name}: keepdim")).astype(np.int64))
+
+
+def attach(methods, cls):
+    """Copy the methods (and properties) written in the class `methods` onto `cls`."""
+    for name, value in vars(methods).items():
+        if isinstance(value, FunctionType) and value.__name__ == name:
+            value.__qualname__ = f"{cls.__name__}.{name}"
+        if isinstance(value, (FunctionType, property)) or name == "__hash__":
+            setattr(cls, name, value)
+
+
+for _methods in (MathMethods, ShapeMethods, ValueMethods):
+    attach(_methods, Tensor)
