@@ -56,7 +56,7 @@ def test_saliency_is_the_absolute_input_gradient_of_the_logit_in_eval_mode():
     model.eval()
     x = tm.tensor(images, requires_grad=True)
     model(x).sum().backward()
-    np.testing.assert_allclose(maps, np.abs(x.grad[:, 0]), rtol=1e-6)
+    np.testing.assert_allclose(maps, np.abs(np.asarray(x.grad)[:, 0]), rtol=1e-6)
     overlay = plots.saliency_overlay(images, maps, titles=["a", "b"])
     assert sum(1 for ax in overlay.axes if ax.images) == 2
 

@@ -345,3 +345,9 @@ def test_a_wrong_keyword_names_the_public_method():
         x.sum(dim=0, axis=0)
     with pytest.raises(TypeError, match="mean: got both keepdim= and keepdims="):
         x.mean(keepdim=True, keepdims=True)
+
+
+def test_clip_keeps_the_numpy_keyword_names_lo_and_hi_of_the_api():
+    x = tm.tensor([-1.0, 0.5, 2.0])
+    np.testing.assert_array_equal(x.clip(lo=0.0, hi=1.0).numpy(), [0.0, 0.5, 1.0])
+    np.testing.assert_array_equal(x.clip(hi=1.0).numpy(), [-1.0, 0.5, 1.0])

@@ -84,7 +84,6 @@ class Optimizer:
                 if not p.requires_grad or p.grad is None:
                     continue  # before weight decay and momentum: a frozen parameter never moves
                 grad = np.asarray(p.grad)
-                _check_grad(p, grad, name)
                 state = self.state.setdefault(id(p), {})
                 p.data = self._update(p.data, grad, state, group)
 
@@ -197,14 +196,6 @@ def _group_params(param_group, name, seen):
             )
         seen.add(id(p))
     return params
-
-
-def _check_grad(p, grad, name):
-    if grad.shape != p.shape:
-        raise ValueError(f"{name}.step: a parameter of shape {p.shape} has a grad of shape {grad.shape}")
-    if grad.dtype != p.dtype:
-        # a float64 grad would silently turn a float32 parameter into float64
-        raise TypeError(f"{name}.step: a {p.dtype} parameter has a {grad.dtype} grad")
 
 
 def _match_groups(state_dict, param_groups, name):

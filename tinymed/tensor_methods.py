@@ -323,7 +323,9 @@ class MathMethods:
         lo, hi = check.bounds("clamp", min, max)
         return Clamp.apply(self, lo=lo, hi=hi)
 
-    clip = clamp
+    def clip(self, lo=None, hi=None):
+        """Values limited to [lo, hi]: `clamp` under NumPy's name (API.md's `clip(lo, hi)`)."""
+        return self.clamp(lo, hi)
 
     def masked_fill(self, mask, value):
         """`value` where `mask` (bool, broadcasting to self) is True, self elsewhere; gradient to
