@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import tinymed
-import tinymed.utils.data  # noqa: F401  (until tinymed/__init__.py imports utils: torch.utils.data)
 
 
 def blobs(n=96, seed=0):
@@ -58,8 +57,7 @@ def classifier_script(torch, weights, x, y, epochs=4):
         model.eval()
         with torch.no_grad():
             logits = model(dataset.tensors[0])
-        # after the engine merge: accuracy = (logits.argmax(dim=1) == dataset.tensors[1]).float().mean().item()
-        accuracy = float((logits.numpy().argmax(1) == y).mean())
+        accuracy = (logits.argmax(dim=1) == dataset.tensors[1]).float().mean().item()
         history.append((total / len(dataset), accuracy, scheduler.get_last_lr()[0]))
     return model, history
 

@@ -6,7 +6,7 @@
     y.backward()          # x.grad == 2 * x
 
 The submodules, one idea each: nn (layers, losses), optim, imbalance, data, datasets,
-transfer, models, metrics, train; and, imported on demand, plots (matplotlib figures) and
+transfer, models, metrics, train, utils (torch.utils.data's names); and, imported on demand, plots (matplotlib figures) and
 testing (hypothesis strategies for graders; needs the test extra).
 """
 import numpy as _np
@@ -28,9 +28,9 @@ from tinymed.threads import get_num_threads, set_num_threads
 from tinymed.transfer import load, save
 
 from tinymed import autograd, graph_lock  # noqa: E402  (tm.autograd.Function, tm.graph_lock.set_enabled)
-from tinymed import data, datasets, imbalance, metrics, models, nn, optim, train, transfer  # noqa: E402,I001
+from tinymed import data, datasets, imbalance, metrics, models, nn, optim, train, transfer, utils  # noqa: E402,I001
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # PyTorch's dtype names: tm.float32 is np.dtype("float32"), so `t.dtype == tm.float32` holds.
 # (Last in this file: from here on `float`, `int` and `bool` name dtypes, not the builtins.)
@@ -55,5 +55,5 @@ __all__ = [
     # dtypes
     "bool", "double", "float", "float32", "float64", "int", "int32", "int64", "long", "uint8",
     "autograd", "graph_lock", "data", "datasets", "imbalance", "metrics", "models", "nn", "optim", "train",
-    "transfer",
+    "transfer", "utils",
 ]
