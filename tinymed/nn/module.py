@@ -91,23 +91,22 @@ class Module:
             self._unregister(name)
             self._modules[name] = value
         elif name in params:
-            if value is not None:
-                raise TypeError(
-                    f"{type(self).__name__}: cannot assign {type(value).__name__} to parameter {name!r} "
-                    f"(expected a Parameter or None; to change its values, set {name}.data)"
-                )
-            params[name] = None
+            self._empty_slot(params, name, value, "parameter",
+                             f"a Parameter or None; to change its values, set {name}.data")
         elif name in buffers:
             buffers[name] = _as_buffer(f"{type(self).__name__}.{name}", value)
         elif name in children:
-            if value is not None:
-                raise TypeError(
-                    f"{type(self).__name__}: cannot assign {type(value).__name__} to child module "
-                    f"{name!r} (expected a Module or None)"
-                )
-            children[name] = None
+            self._empty_slot(children, name, value, "child module", "a Module or None")
         else:
             object.__setattr__(self, name, value)
+
+    def _empty_slot(self, registry, name, value, kind, expected):
+        """A registered parameter or child can be set to None (it stays registered, as PyTorch's);
+        anything else that is not a Parameter or Module is refused."""
+        if value is not None:
+            raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} to {kind} {name!r} "
+                            f"(expected {expected})")
+        registry[name] = None
 
     def __getattr__(self, name):
         # Called only when normal lookup fails: parameters, buffers and children live in dicts.
