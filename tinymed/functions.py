@@ -11,76 +11,33 @@ def _tensor(name, input):
     return input
 
 
-def exp(input):
-    """e ** input, element-wise."""
-    return _tensor("exp", input).exp()
+def _function_form(name, doc):
+    """`tm.<name>(input, ...)`: input.<name>(...) once input is checked to be a Tensor."""
+
+    def function_form(input, *args, **kwargs):
+        return getattr(_tensor(name, input), name)(*args, **kwargs)
+
+    function_form.__name__ = function_form.__qualname__ = name
+    function_form.__doc__ = doc
+    return function_form
 
 
-def log(input):
-    """Natural logarithm, element-wise."""
-    return _tensor("log", input).log()
-
-
-def sqrt(input):
-    """Square root, element-wise."""
-    return _tensor("sqrt", input).sqrt()
-
-
-def abs(input):
-    """Absolute value, element-wise."""
-    return _tensor("abs", input).abs()
-
-
-def sin(input):
-    """Sine, element-wise."""
-    return _tensor("sin", input).sin()
-
-
-def cos(input):
-    """Cosine, element-wise."""
-    return _tensor("cos", input).cos()
-
-
-def tanh(input):
-    """Hyperbolic tangent, element-wise."""
-    return _tensor("tanh", input).tanh()
-
-
-def sigmoid(input):
-    """1 / (1 + e ** -input), element-wise."""
-    return _tensor("sigmoid", input).sigmoid()
-
-
-def relu(input):
-    """max(input, 0), element-wise."""
-    return _tensor("relu", input).relu()
-
-
-def clamp(input, min=None, max=None):
-    """input limited to [min, max]."""
-    return _tensor("clamp", input).clamp(min, max)
-
-
-def sum(input, *args, **kwargs):
-    """input.sum(dim=None, keepdim=False) (or axis=, keepdims=)."""
-    return _tensor("sum", input).sum(*args, **kwargs)
-
-
-def mean(input, *args, **kwargs):
-    """input.mean(dim=None, keepdim=False) (or axis=, keepdims=)."""
-    return _tensor("mean", input).mean(*args, **kwargs)
+exp = _function_form("exp", "e ** input, element-wise.")
+log = _function_form("log", "Natural logarithm, element-wise.")
+sqrt = _function_form("sqrt", "Square root, element-wise.")
+abs = _function_form("abs", "Absolute value, element-wise.")
+sin = _function_form("sin", "Sine, element-wise.")
+cos = _function_form("cos", "Cosine, element-wise.")
+tanh = _function_form("tanh", "Hyperbolic tangent, element-wise.")
+sigmoid = _function_form("sigmoid", "1 / (1 + e ** -input), element-wise.")
+relu = _function_form("relu", "max(input, 0), element-wise.")
+clamp = _function_form("clamp", "clamp(input, min=None, max=None): input limited to [min, max].")
+sum = _function_form("sum", "sum(input, dim=None, keepdim=False) (or axis=, keepdims=).")
+mean = _function_form("mean", "mean(input, dim=None, keepdim=False) (or axis=, keepdims=).")
+maximum = _function_form("maximum", "maximum(input, other): max(input, other) element-wise, broadcasting.")
+minimum = _function_form("minimum", "minimum(input, other): min(input, other) element-wise, broadcasting.")
 
 
 def matmul(input, other):
     """input @ other."""
     return _tensor("matmul", input) @ other
-
-
-def maximum(input, other):
-    """max(input, other) element-wise, broadcasting."""
-    return _tensor("maximum", input).maximum(other)
-
-
-def minimum(input, other):
-    """min(input, other) element-wise, broadcasting."""
-    return _tensor("minimum", input).minimum(other)
