@@ -23,12 +23,7 @@ from tinymed.autograd import Function
 from tinymed.nn.checks import tensor_input
 from tinymed.nn.conv import conv2d  # F is one namespace
 from tinymed.nn.loss_functions import (
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
-    cross_entropy,
-    l1_loss,
-    mse_loss,
-    nll_loss,
+    binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss, nll_loss,
 )
 from tinymed.nn.normalization import batch_norm, layer_norm
 from tinymed.nn.pooling import adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d, max_pool2d
