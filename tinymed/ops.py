@@ -280,14 +280,18 @@ class ReLU(Function):
         return g * positive
 
 
+def _sigmoid(a):
+    """1 / (1 + e^-a), computed as e^a / (1 + e^a) for a < 0 so exp never overflows."""
+    e = np.exp(-np.abs(a))  # in (0, 1]: safe for any a
+    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+
+
 class Sigmoid(Function):
-    """s(a) = 1 / (1 + e^-a), computed as e^a / (1 + e^a) for a < 0 so exp never overflows.
-    ds/da = s (1 - s)."""
+    """s(a) = 1 / (1 + e^-a), computed by `_sigmoid` so exp never overflows. ds/da = s (1 - s)."""
 
     @staticmethod
     def forward(ctx, a):
-        e = np.exp(-np.abs(a))  # in (0, 1]: safe for any a
-        out = np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+        out = _sigmoid(a)
         ctx.save_for_backward(out)
         return out
 
@@ -321,8 +325,7 @@ class LogSigmoid(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        e = np.exp(-np.abs(x))  # sigmoid(-x) is e/(1+e) for x >= 0 and 1/(1+e) for x < 0
-        return g * np.where(x >= 0, e / (1 + e), 1 / (1 + e))
+        return g * _sigmoid(-x)
 
 
 class Cast(Function):
