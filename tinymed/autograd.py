@@ -131,8 +131,10 @@ class Context:
         self.saved_tensors = arrays
 
     def release(self):  # the graph is done with the saved arrays
-        graph_lock.unlock(self._locked)
-        self._locked, self.saved_tensors = [], None
+        if self._locked:
+            graph_lock.unlock(self._locked)
+            self._locked = []
+        self.saved_tensors = None
 
     def __del__(self):
         if self._locked and getattr(graph_lock, "unlock", None):  # (None at interpreter exit)
@@ -170,7 +172,7 @@ class Function:
         tensors = [x if isinstance(x, Tensor) else None for x in inputs]
         dtype, arrays = dtypes.op_inputs(cls.__name__, [x if t is None else t._data for x, t in zip(inputs, tensors)],
                                          [t is not None for t in tensors])
-        needs = tuple(t is not None and t.requires_grad for t in tensors)
+        needs = tuple([t is not None and t.requires_grad for t in tensors])
         ctx = Context(needs, recording=is_grad_enabled() and any(needs))
         out = dtypes.op_output(cls, np.asarray(cls.forward(ctx, *arrays, **options)), dtype)
         result = Tensor._make(out)
@@ -212,9 +214,10 @@ def backward(root, gradient=None, name="gradient", retain_graph=False):
         if node is None:
             continue
         for parent, pg in zip(node.inputs, _call_backward(node, g)):
-            if parent is not None and parent.requires_grad and pg is not None:
-                pg = unbroadcast(checks.input_gradient(node, parent, pg), parent.shape)
-                grads[id(parent)] = grads[id(parent)] + pg if id(parent) in grads else pg
+            if pg is not None and parent is not None and parent.requires_grad:
+                pg = _fit(node, parent._data, pg)
+                key = id(parent)
+                grads[key] = grads[key] + pg if key in grads else pg
         if not retain_graph:
             node.ctx.release()
 
@@ -230,9 +233,20 @@ def unbroadcast(grad, shape):
     return grad.sum(axis=stretched, keepdims=True).reshape(shape)
 
 
-def _call_backward(node, g):
-    checks.saved_alive(node)
-    return checks.gradients_returned(node, node.fn.backward(node.ctx, g))
+def _call_backward(node, g):  # node.fn.backward(node.ctx, g), one gradient per input
+    if node.ctx.saved_tensors is None:
+        checks.graph_freed(node)
+    grads = node.fn.backward(node.ctx, g)
+    grads = grads if type(grads) is tuple else (grads,)
+    if len(grads) != len(node.inputs):
+        checks.wrong_count(node, grads)
+    return grads
+
+
+def _fit(node, data, pg):  # pg for an input holding `data`: as is when shape and dtype match
+    if type(pg) is np.ndarray and pg.shape == data.shape and pg.dtype == data.dtype:
+        return pg
+    return unbroadcast(checks.input_gradient(node, data, pg), data.shape)
 
 
 def _accumulate(tensor, g):

@@ -5,6 +5,8 @@ wrong number or a NumPy traceback deep inside an op into an error that names the
 fix. Tensor data is checked once, when a Tensor is made; a backward's arguments and each
 Function's returned gradients are checked as the walk meets them.
 """
+import math
+
 import numpy as np
 
 from tinymed import graph_lock, grad_mode
@@ -127,7 +129,7 @@ def seed_gradient(root, gradient, name):
         raise RuntimeError("backward: this tensor does not require grad and has no graph "
                            "(was it made under no_grad, or from tensors that do not require grad?)")
     if gradient is None:
-        if root.size != 1:
+        if math.prod(root.shape) != 1:
             raise ValueError(f"backward: output has shape {root.shape}; a non-scalar output needs an explicit "
                              f"grad of that shape (for a loss, reduce it with .sum() or .mean() first)")
         return np.ones(root.shape, dtype=root.dtype)
@@ -152,30 +154,25 @@ def backward_keywords(gradient, grad):
 # ---------------------------------------------------------------------------------------------
 
 
-def saved_alive(node):
-    if node.ctx.saved_tensors is None:
-        raise RuntimeError(f"backward: the graph through {node.fn.__name__} was already used by a backward "
-                           f"and freed; pass retain_graph=True to the first backward to go through it twice")
+def graph_freed(node):
+    raise RuntimeError(f"backward: the graph through {node.fn.__name__} was already used by a backward "
+                       f"and freed; pass retain_graph=True to the first backward to go through it twice")
 
 
-def gradients_returned(node, grads):
-    """What node's backward returned, as a tuple of one gradient per input."""
-    grads = grads if isinstance(grads, tuple) else (grads,)
-    if len(grads) != len(node.inputs):
-        raise RuntimeError(f"{node.fn.__name__}.backward returned {len(grads)} gradients for "
-                           f"{len(node.inputs)} inputs")
-    return grads
+def wrong_count(node, grads):
+    raise RuntimeError(f"{node.fn.__name__}.backward returned {len(grads)} gradients for "
+                       f"{len(node.inputs)} inputs")
 
 
-def input_gradient(node, parent, grad):
-    """`grad`, returned by node's backward for `parent`, as an array that broadcasts to the
-    parent's shape and has its dtype."""
-    grad, shape = (grad if type(grad) is np.ndarray else np.asarray(grad)), parent.shape
-    if grad.shape != shape and not _broadcasts_to(shape, grad.shape):
+def input_gradient(node, data, grad):
+    """`grad`, returned by node's backward for an input holding `data`, as an array that
+    broadcasts to the input's shape and has its dtype."""
+    grad = np.asarray(grad)
+    if grad.shape != data.shape and not _broadcasts_to(data.shape, grad.shape):
         raise RuntimeError(f"{node.fn.__name__}.backward returned a gradient of shape {grad.shape} for "
-                           f"an input of shape {parent.shape}")
-    if grad.dtype != parent.dtype:
-        _wrong_dtype(grad, parent, f"{node.fn.__name__}.backward returned", "input")
+                           f"an input of shape {data.shape}")
+    if grad.dtype != data.dtype:
+        _wrong_dtype(grad, data, f"{node.fn.__name__}.backward returned", "input")
     return grad
 
 

@@ -105,7 +105,8 @@ def unlock(locked):
         if entry[1] == 0:
             del _locked[id(a)]
             _unlocking.append(a)
-    _make_writeable()
+    if _unlocking:
+        _make_writeable()
 
 
 def guarded(array):
