@@ -22,8 +22,7 @@ them), `grad_mode` (`no_grad`), `graph` (the node's PyTorch view, and `draw_grap
 """
 import numpy as np
 
-from tinymed import dtypes, graph_lock
-from tinymed import engine_checks as checks
+from tinymed import dtypes, engine_checks as checks, graph_lock
 from tinymed.dtypes import get_default_dtype, set_default_dtype  # noqa: F401
 from tinymed.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from tinymed.graph import Node, RemovableHandle
@@ -131,10 +130,8 @@ class Context:
         self.saved_tensors = arrays
 
     def release(self):  # the graph is done with the saved arrays
-        if self._locked:
-            graph_lock.unlock(self._locked)
-            self._locked = []
-        self.saved_tensors = None
+        graph_lock.unlock(self._locked)
+        self._locked, self.saved_tensors = [], None
 
     def __del__(self):
         if self._locked and getattr(graph_lock, "unlock", None):  # (None at interpreter exit)
@@ -216,8 +213,7 @@ def backward(root, gradient=None, name="gradient", retain_graph=False):
         for parent, pg in zip(node.inputs, _call_backward(node, g)):
             if pg is not None and parent is not None and parent.requires_grad:
                 pg = _fit(node, parent._data, pg)
-                key = id(parent)
-                grads[key] = grads[key] + pg if key in grads else pg
+                grads[id(parent)] = grads[id(parent)] + pg if id(parent) in grads else pg
         if not retain_graph:
             node.ctx.release()
 
@@ -233,24 +229,17 @@ def unbroadcast(grad, shape):
     return grad.sum(axis=stretched, keepdims=True).reshape(shape)
 
 
-def _call_backward(node, g):  # node.fn.backward(node.ctx, g), one gradient per input
-    if node.ctx.saved_tensors is None:
-        checks.graph_freed(node)
-    grads = node.fn.backward(node.ctx, g)
-    grads = grads if type(grads) is tuple else (grads,)
-    if len(grads) != len(node.inputs):
-        checks.wrong_count(node, grads)
-    return grads
+def _call_backward(node, g):  # node.fn.backward(node.ctx, g) as one gradient per input; checks explain a misfit
+    grads = node.fn.backward(node.ctx, g) if node.ctx.saved_tensors is not None else checks.graph_freed(node)
+    return grads if type(grads) is tuple and len(grads) == len(node.inputs) else checks.gradients_returned(node, grads)
 
 
-def _fit(node, data, pg):  # pg for an input holding `data`: as is when shape and dtype match
-    if type(pg) is np.ndarray and pg.shape == data.shape and pg.dtype == data.dtype:
-        return pg
-    return unbroadcast(checks.input_gradient(node, data, pg), data.shape)
+def _fit(node, data, pg):  # pg for an input holding `data`: as is when its shape and dtype are data's
+    fits = type(pg) is np.ndarray and pg.shape == data.shape and pg.dtype == data.dtype
+    return pg if fits else unbroadcast(checks.input_gradient(node, data, pg), data.shape)
 
 
-def _accumulate(tensor, g):
-    # A copy: g may be a read-only broadcast view, or the very array another input received.
+def _accumulate(tensor, g):  # a copy: g may be a read-only broadcast view, or another input's very array
     tensor._grad = Tensor._make(np.array(g if tensor._grad is None else tensor._grad._data + g))
 
 
