@@ -20,11 +20,7 @@ def test_the_six_tutorials_are_there():
     assert len(NOTEBOOKS) == 6, [p.name for p in NOTEBOOKS]
 
 
-# 01_autograd is regenerated with the others once the engine's changes are in
-STORED_WITH_OUTPUTS = [p for p in NOTEBOOKS if not p.name.startswith("01_")]
-
-
-@pytest.mark.parametrize("path", STORED_WITH_OUTPUTS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_is_stored_with_the_outputs_of_a_full_run_in_order(path):
     notebook = nbformat.read(path, as_version=4)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
