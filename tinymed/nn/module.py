@@ -13,14 +13,14 @@ Everything else (`state_dict`, `train`/`eval`, `freeze`, `summary`, `repr`) is a
 tree. The semantics and the state-dict keys are PyTorch's ("features.0.weight",
 "features.1.running_mean"), so weights exported from a PyTorch model load here with strict=True.
 """
-import collections
 import itertools
-from collections.abc import Mapping
 
 import numpy as np
 
 from tinymed import validate
 from tinymed.autograd import Tensor, get_default_dtype
+from tinymed.nn import state_dict as state_dicts
+from tinymed.nn.state_dict import IncompatibleKeys  # noqa: F401  (nn.module.IncompatibleKeys, as before)
 from tinymed.nn.summary import summary_table
 
 
@@ -38,9 +38,6 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter" + super().__repr__()[len("Tensor"):]
-
-
-IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
 class RemovableHandle:
@@ -324,15 +321,7 @@ class Module:
         """{dotted name: copy of the array} for every parameter, then every buffer, of each module
         in registration order: PyTorch's keys, e.g. "features.0.weight",
         "features.1.running_mean", "features.1.num_batches_tracked"."""
-        state = {}
-        for module_name, module in self.named_modules(remove_duplicate=False):
-            for name, p in module._parameters.items():
-                if p is not None:
-                    state[_join(module_name, name)] = p.data.copy()
-            for name, b in module._buffers.items():
-                if b is not None:
-                    state[_join(module_name, name)] = b.copy()
-        return state
+        return state_dicts.state_dict(self)
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy the arrays of `state_dict` into the parameters and buffers with the same keys.
@@ -345,45 +334,7 @@ class Module:
         checked before anything is loaded, so a failed load leaves the model unchanged (PyTorch
         raises a RuntimeError after loading what it could).
         """
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"load_state_dict: state_dict must be a dict of arrays, got {type(state_dict).__name__}")
-        targets = {}
-        for module_name, module in self.named_modules(remove_duplicate=False):
-            for kind in ("_parameters", "_buffers"):
-                for name, current in getattr(module, kind).items():
-                    if current is not None:
-                        targets[_join(module_name, name)] = (module, kind, name, current)
-        missing = [k for k in targets if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in targets]
-        if strict and (missing or unexpected):
-            raise ValueError(
-                f"load_state_dict: the state dict does not match {type(self).__name__} "
-                f"(missing keys: {missing}; unexpected keys: {unexpected}); "
-                f"pass strict=False to load only the keys that match"
-            )
-        new_values = []
-        for key, (module, kind, name, current) in targets.items():
-            if key not in state_dict:
-                continue
-            value = state_dict[key]
-            value = value.data if isinstance(value, Tensor) else value
-            value = np.asarray(value) if isinstance(value, np.generic) else value
-            if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
-                what = f"an array of dtype {value.dtype}" if isinstance(value, np.ndarray) else type(value).__name__
-                raise TypeError(f"load_state_dict: {key!r} must be a numeric np.ndarray, got {what}")
-            current_array = current.data if kind == "_parameters" else current
-            if value.shape != current_array.shape:
-                raise ValueError(
-                    f"load_state_dict: shape mismatch for {key!r}: the state dict has "
-                    f"{value.shape} but the model has {current_array.shape}"
-                )
-            new_values.append((module, kind, name, value.astype(current_array.dtype)))
-        for module, kind, name, array in new_values:
-            if kind == "_parameters":
-                module._parameters[name].data = array
-            else:
-                module._buffers[name] = array
-        return IncompatibleKeys(missing, unexpected)
+        return state_dicts.load_state_dict(self, state_dict, strict)
 
     # -- reading a model --------------------------------------------------------------------------
 
