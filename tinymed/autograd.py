@@ -53,7 +53,8 @@ class Tensor:
 
     data = property(lambda self: graph_lock.guarded(self._data), lambda self, a: setattr(self, "_data", np.asarray(a)),
                     doc="The NumPy array (while a graph needs it, a read-only view that says why: graph_lock).")
-    grad = property(lambda self: self._grad, lambda self, g: setattr(self, "_grad", checks.grad_value(self, g)),
+    grad = property(lambda self: self._grad,
+                    lambda self, g: setattr(self, "_grad", None if g is None else checks.grad_value(self, g)),
                     doc="dL/d(self) after backward, a Tensor of self's shape, or None (set None to clear).")
     shape = property(lambda self: self._data.shape, doc="The size of each axis, a tuple.")
     ndim = property(lambda self: self._data.ndim, doc="The number of axes.")
@@ -75,23 +76,12 @@ class Tensor:
         """The data as a NumPy array, shared, not copied (read-only while a graph needs it)."""
         return self.data
 
-    def item(self):
-        """The one number of a one-element tensor, as a Python number."""
-        if self.size != 1:
-            raise ValueError(f"item: only a one-element tensor has an item, this one has shape {self.shape}")
-        return self._data.item()
-
     def detach(self):
         """A new leaf tensor sharing this data, cut from the graph."""
         return Tensor._make(self._data)
 
     def __array__(self, dtype=None, copy=None):  # np.asarray(tensor): metrics and plots take tensors
         return self._data if dtype is None else self._data.astype(dtype)
-
-    def __setitem__(self, index, value):
-        """`t[index] = value`, outside the graph (as under torch.no_grad)."""
-        checks.assignable(self)
-        self._data[index] = np.asarray(value)
 
     def requires_grad_(self, flag=True):
         """Turn gradient tracking on or off for this leaf tensor; returns self."""
@@ -113,7 +103,10 @@ class Tensor:
         """Add dL/d(leaf) into `.grad` of every leaf this tensor depends on (call zero_grad
         between steps). A one-element output needs no `gradient` (PyTorch's name; `grad=` works
         too); any other needs one of its shape. The graph is freed unless `retain_graph`."""
-        backward(self, *checks.backward_keywords(gradient, grad), retain_graph=bool(retain_graph))
+        if grad is None:
+            backward(self, gradient, retain_graph=bool(retain_graph))
+        else:  # grad= is tinymed 0.1's name for gradient=
+            backward(self, *checks.backward_keywords(gradient, grad), retain_graph=bool(retain_graph))
 
 
 class Context:
@@ -167,11 +160,12 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **options):
         tensors = [x if isinstance(x, Tensor) else None for x in inputs]
-        dtype, arrays = dtypes.op_inputs(cls.__name__, [x if t is None else t._data for x, t in zip(inputs, tensors)],
-                                         [t is not None for t in tensors])
+        dtype, arrays = dtypes.op_inputs(cls.__name__, inputs, tensors)
         needs = tuple([t is not None and t.requires_grad for t in tensors])
         ctx = Context(needs, recording=is_grad_enabled() and any(needs))
-        out = dtypes.op_output(cls, np.asarray(cls.forward(ctx, *arrays, **options)), dtype)
+        out = cls.forward(ctx, *arrays, **options)
+        if type(out) is not np.ndarray or out.dtype != dtype:  # a NumPy scalar, or another dtype
+            out = dtypes.op_output(cls, np.asarray(out), dtype)
         result = Tensor._make(out)
         if ctx._recording:
             result.requires_grad, result.grad_fn = True, Node(cls, ctx, tensors)
@@ -210,10 +204,8 @@ def backward(root, gradient=None, name="gradient", retain_graph=False):
             _accumulate(tensor, g)
         if node is None:
             continue
-        for parent, pg in zip(node.inputs, _call_backward(node, g)):
-            if pg is not None and parent is not None and parent.requires_grad:
-                pg = _fit(node, parent._data, pg)
-                grads[id(parent)] = grads[id(parent)] + pg if id(parent) in grads else pg
+        for parent, pg in _input_gradients(node, g):
+            grads[id(parent)] = grads[id(parent)] + pg if id(parent) in grads else pg
         if not retain_graph:
             node.ctx.release()
 
@@ -229,14 +221,19 @@ def unbroadcast(grad, shape):
     return grad.sum(axis=stretched, keepdims=True).reshape(shape)
 
 
-def _call_backward(node, g):  # node.fn.backward(node.ctx, g) as one gradient per input; checks explain a misfit
+def _input_gradients(node, g):  # (input, dL/d(input)) for each input that needs it, summed back to its shape
     grads = node.fn.backward(node.ctx, g) if node.ctx.saved_tensors is not None else checks.graph_freed(node)
-    return grads if type(grads) is tuple and len(grads) == len(node.inputs) else checks.gradients_returned(node, grads)
-
-
-def _fit(node, data, pg):  # pg for an input holding `data`: as is when its shape and dtype are data's
-    fits = type(pg) is np.ndarray and pg.shape == data.shape and pg.dtype == data.dtype
-    return pg if fits else unbroadcast(checks.input_gradient(node, data, pg), data.shape)
+    grads = grads if type(grads) is tuple else (grads,)  # a one-input backward may return a bare array
+    if len(grads) != len(node.inputs):
+        checks.gradient_count(node, grads)
+    pairs = []
+    for parent, pg in zip(node.inputs, grads):
+        if pg is not None and parent is not None and parent.requires_grad:
+            data = parent._data  # the checks explain a gradient of the wrong shape or dtype
+            if not (type(pg) is np.ndarray and pg.shape == data.shape and pg.dtype == data.dtype):
+                pg = unbroadcast(checks.input_gradient(node, data, pg), data.shape)
+            pairs.append((parent, pg))
+    return pairs
 
 
 def _accumulate(tensor, g):  # a copy: g may be a read-only broadcast view, or another input's very array

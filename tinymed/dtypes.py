@@ -30,11 +30,16 @@ def get_default_dtype():
     return _default_dtype
 
 
-def op_inputs(name, values, is_tensor):
-    """The dtype op `name` computes in, and its inputs as arrays of it. `values`: the tensors'
-    arrays and the constants, in order; `is_tensor` says which is which."""
-    dtype = _compute_dtype(name, values, is_tensor)
-    return dtype, [v if t and v.dtype == dtype else _as_input(v, dtype, name) for v, t in zip(values, is_tensor)]
+def op_inputs(name, inputs, tensors):
+    """The dtype op `name` computes in, and its inputs as arrays of it. `tensors[i]` is
+    `inputs[i]` when that is a Tensor, else None (a constant)."""
+    arrays = [x if t is None else t._data for x, t in zip(inputs, tensors)]
+    first = arrays[0].dtype if tensors and tensors[0] is not None else None
+    if all([t is not None and a.dtype == first for a, t in zip(arrays, tensors)]):
+        return first, arrays  # the common case: tensors of one dtype, nothing to convert
+    is_tensor = [t is not None for t in tensors]
+    dtype = _compute_dtype(name, arrays, is_tensor)
+    return dtype, [v if t and v.dtype == dtype else _as_input(v, dtype, name) for v, t in zip(arrays, is_tensor)]
 
 
 def op_output(fn, out, dtype):

@@ -159,13 +159,9 @@ def graph_freed(node):
                        f"and freed; pass retain_graph=True to the first backward to go through it twice")
 
 
-def gradients_returned(node, grads):
-    """What node's backward returned, as a tuple of one gradient per input."""
-    grads = grads if isinstance(grads, tuple) else (grads,)
-    if len(grads) != len(node.inputs):
-        raise RuntimeError(f"{node.fn.__name__}.backward returned {len(grads)} gradients for "
-                           f"{len(node.inputs)} inputs")
-    return grads
+def gradient_count(node, grads):
+    raise RuntimeError(f"{node.fn.__name__}.backward returned {len(grads)} gradients for "
+                       f"{len(node.inputs)} inputs")
 
 
 def input_gradient(node, data, grad):

@@ -69,6 +69,12 @@ class ValueMethods:
         """This tensor as bool (nonzero is True), outside the graph."""
         return _cast(self, np.bool_, "bool")
 
+    def item(self):
+        """The one number of a one-element tensor, as a Python number."""
+        if self.numel() != 1:
+            raise ValueError(f"item: only a one-element tensor has an item, this one has shape {self.shape}")
+        return self._data.item()
+
     def tolist(self):
         """The values as (nested) Python lists of numbers; a 0-d tensor gives one number."""
         return self.numpy().tolist()
@@ -103,6 +109,11 @@ class ValueMethods:
         return format(self.item(), spec)
 
     # -- in place, outside the graph (optimizer steps under no_grad) ---------------------------------
+
+    def __setitem__(self, index, value):
+        """`t[index] = value`, outside the graph (as under torch.no_grad)."""
+        assignable(self)
+        self._data[index] = np.asarray(value)
 
     def __iadd__(self, other):
         """self += other in place (under no_grad when self requires grad)."""
