@@ -213,8 +213,7 @@ def _image_path(image_dir, file_name, where):
 
 def _read_grey(path, where):
     """One image file as grey levels (H, W) in [0, 1]: RGB averaged, alpha dropped."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{where}: image file {path} does not exist")
+    validate.existing_file(path, where, "image file")
     import matplotlib.image  # here, not at the top: importing matplotlib takes a while
     # PNG (8 or 16 bits) comes back as float32 in [0, 1]; other formats, read through Pillow
     # (which matplotlib requires), as their integers
@@ -265,8 +264,7 @@ def load_image_csv(csv_path, image_dir, image_column="Image", label_columns=None
     if isinstance(label_columns, str):
         raise TypeError(f"{name}: label_columns must be a list of column names or None, "
                         f"got the string {label_columns!r}")
-    if not os.path.isfile(csv_path):
-        raise FileNotFoundError(f"{name}: csv_path {csv_path} does not exist")
+    csv_path = validate.existing_file(csv_path, name, "csv_path")
     with open(csv_path, newline="") as file:
         reader = csv.DictReader(file)
         rows = list(reader)
