@@ -1,7 +1,7 @@
 """Data sets: synthetic chest X-ray phantoms and "shapes" pre-training data (drawn in
-`tinymed.synthetic` and `tinymed.synthetic_findings`), real chest X-rays shipped with the
-package (`load_pneumonia`), MedMNIST .npz files, a CSV + image-folder loader, and a
-patient-level split with its leakage check.
+`tinymed.synthetic`, `tinymed.synthetic_findings` and `tinymed.synthetic_shapes`), real chest
+X-rays shipped with the package (`load_pneumonia`), MedMNIST .npz files, a CSV + image-folder
+loader, and a patient-level split with its leakage check.
 
 Plain NumPy, no autograd. Images come out as float32 arrays (N, C, H, W) with values in [0, 1],
 labels as int64.
@@ -15,8 +15,9 @@ import numpy as np
 
 from tinymed import validate
 from tinymed.random import get_generator
-from tinymed.synthetic import SHAPE_CLASSES, make_chest_xrays, make_shapes
+from tinymed.synthetic import make_chest_xrays
 from tinymed.synthetic_findings import FINDINGS, make_chest_findings
+from tinymed.synthetic_shapes import SHAPE_CLASSES, make_shapes
 
 __all__ = [
     "FINDINGS", "SHAPE_CLASSES", "has_leakage", "imbalanced_subset", "load_image_csv", "load_medmnist",
