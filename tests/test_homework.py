@@ -185,6 +185,17 @@ def test_the_profiler_catches_a_call_the_source_hides_but_not_the_graders_own_ca
     assert forbidden.is_student_file("<cell 4>") and not forbidden.is_student_file(metrics.__file__)
 
 
+def test_the_evaluation_assignment_forbids_tinymeds_metrics_wherever_they_are_defined():
+    from tinymed import metrics
+    from tinymed.homework.assignments.evaluation import METRICS
+    codes = forbidden.forbidden_code(METRICS)
+    answers = (metrics.ppv, metrics.bootstrap_ci, metrics.roc_auc, metrics.average_precision,
+               metrics.youden_threshold, metrics.calibration_curve)
+    assert [f.__name__ for f in answers if f.__code__ not in codes] == []
+    cheat = "from tinymed.metrics_curves import roc_auc"
+    assert forbidden.static_uses([cheat], [("cell 2", cheat)], METRICS)
+
+
 def test_a_name_bound_to_the_librarys_class_is_found_by_identity():
     import tinymed as tm
     namespace = {"Mul": getattr(tm.ops, "Mul")}

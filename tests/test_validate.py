@@ -92,3 +92,21 @@ def test_float_dtype_and_device():
     assert check.device("cpu") == "cpu" and check.device(None) == "cpu"
     with pytest.raises(ValueError, match="runs on the CPU only, got 'cuda'"):
         check.device("cuda")
+
+
+def test_file_path_accepts_str_and_pathlib_and_names_anything_else(tmp_path):
+    assert check.file_path(tmp_path / "w.npz", "save: path") == str(tmp_path / "w.npz")
+    with pytest.raises(TypeError, match=r"save: path must be a file path \(a str or pathlib.Path\), got int"):
+        check.file_path(3, "save: path")
+
+
+def test_existing_file_names_the_caller_the_kind_and_the_path(tmp_path):
+    there = tmp_path / "labels.csv"
+    there.write_text("Image\n")
+    assert check.existing_file(there, "load_image_csv", "csv_path") == str(there)
+    with pytest.raises(FileNotFoundError, match=r"load_image_csv: image file .*b\.png does not exist"):
+        check.existing_file(tmp_path / "b.png", "load_image_csv", "image file")
+    with pytest.raises(FileNotFoundError, match=r"load: weight file .* is a folder, not a file"):
+        check.existing_file(tmp_path, "load", "weight file")
+    with pytest.raises(TypeError, match=r"load_image_csv: csv_path must be a file path .* got NoneType"):
+        check.existing_file(None, "load_image_csv", "csv_path")

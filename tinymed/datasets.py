@@ -1,7 +1,7 @@
 """Data sets: synthetic chest X-ray phantoms and "shapes" pre-training data (drawn in
-`tinymed.synthetic` and `tinymed.synthetic_findings`), real chest X-rays shipped with the
-package (`load_pneumonia`), MedMNIST .npz files, a CSV + image-folder loader, and a
-patient-level split with its leakage check.
+`tinymed.synthetic`, `tinymed.synthetic_findings` and `tinymed.synthetic_shapes`), real chest
+X-rays shipped with the package (`load_pneumonia`), MedMNIST .npz files, a CSV + image-folder
+loader, and a patient-level split with its leakage check.
 
 Plain NumPy, no autograd. Images come out as float32 arrays (N, C, H, W) with values in [0, 1],
 labels as int64.
@@ -15,8 +15,9 @@ import numpy as np
 
 from tinymed import validate
 from tinymed.random import get_generator
-from tinymed.synthetic import SHAPE_CLASSES, make_chest_xrays, make_shapes
+from tinymed.synthetic import make_chest_xrays
 from tinymed.synthetic_findings import FINDINGS, make_chest_findings
+from tinymed.synthetic_shapes import SHAPE_CLASSES, make_shapes
 
 __all__ = [
     "FINDINGS", "SHAPE_CLASSES", "has_leakage", "imbalanced_subset", "load_image_csv", "load_medmnist",
@@ -213,8 +214,7 @@ def _image_path(image_dir, file_name, where):
 
 def _read_grey(path, where):
     """One image file as grey levels (H, W) in [0, 1]: RGB averaged, alpha dropped."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{where}: image file {path} does not exist")
+    validate.existing_file(path, where, "image file")
     import matplotlib.image  # here, not at the top: importing matplotlib takes a while
     # PNG (8 or 16 bits) comes back as float32 in [0, 1]; other formats, read through Pillow
     # (which matplotlib requires), as their integers
@@ -265,8 +265,7 @@ def load_image_csv(csv_path, image_dir, image_column="Image", label_columns=None
     if isinstance(label_columns, str):
         raise TypeError(f"{name}: label_columns must be a list of column names or None, "
                         f"got the string {label_columns!r}")
-    if not os.path.isfile(csv_path):
-        raise FileNotFoundError(f"{name}: csv_path {csv_path} does not exist")
+    csv_path = validate.existing_file(csv_path, name, "csv_path")
     with open(csv_path, newline="") as file:
         reader = csv.DictReader(file)
         rows = list(reader)

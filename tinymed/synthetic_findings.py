@@ -16,9 +16,9 @@ import numpy as np
 
 from tinymed import validate
 from tinymed.random import get_generator
-# the phantom's building blocks, shared within the synthetic-data files
-from tinymed.synthetic import (_LUNGS, _add_discs, _chest_parameters, _draw_chests, _mass_centres, _sigmoid,
-                               _uniform)
+# the phantom's building blocks and the drawing tools, shared within the synthetic-data files
+from tinymed.synthetic import _LUNGS, _add_discs, _chest_parameters, _draw_chests, _mass_centres
+from tinymed.synthetic_drawing import _sigmoid, _uniform
 
 FINDINGS = ("mass", "nodule", "effusion", "cardiomegaly")
 # rare to common, as in screening: 1 in 50 films shows a nodule, 1 in 5 an enlarged heart

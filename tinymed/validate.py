@@ -6,12 +6,14 @@ function or constructor that receives the argument, and never again inside.
 
 Every check takes the value and its name as the message should show it, usually prefixed with
 the function that received it (`"conv2d: stride"`), and returns the value in a clean form (an
-`int`, a `float`, a tuple). A wrong *type* raises `TypeError`, a wrong *value* `ValueError`;
-the message says what was expected and what came, in the house style:
+`int`, a `float`, a tuple). A wrong *type* raises `TypeError`, a wrong *value* `ValueError`,
+a file that is not there `FileNotFoundError`; the message says what was expected and what came,
+in the house style:
 
     conv2d: stride must be an int >= 1 or a pair of them, got 0
 """
 import math
+import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -181,6 +183,34 @@ def labels(values, name):
         where = np.flatnonzero(np.isnan(array.ravel()))[:5].tolist()
         raise ValueError(f"{name} contain NaN at positions {where}; NaN is not a class (drop or fill those rows)")
     return array
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+# ---------------------------------------------------------------------------------------------
+
+
+def file_path(value, name):
+    """A file path: a str, bytes or os.PathLike (a pathlib.Path) -> str."""
+    if not isinstance(value, (str, bytes, os.PathLike)):
+        raise TypeError(f"{name} must be a file path (a str or pathlib.Path), got {type(value).__name__}")
+    return os.fsdecode(value)
+
+
+def existing_file(value, name, kind):
+    """The path of a file that is there -> str. `name` is who asks and `kind` what file it
+    wanted (or the argument that names it), as the message shows them:
+
+        existing_file("scans/b.png", "load_image_csv", "image file") raises
+        FileNotFoundError: load_image_csv: image file scans/b.png does not exist
+
+    A folder at that path is refused the same way (it is not the file that was asked for)."""
+    path = file_path(value, f"{name}: {kind}")
+    if os.path.isdir(path):
+        raise FileNotFoundError(f"{name}: {kind} {path} is a folder, not a file")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{name}: {kind} {path} does not exist")
+    return path
 
 
 # ---------------------------------------------------------------------------------------------

@@ -73,7 +73,7 @@ def save(obj, path, metadata=None):
         raise TypeError(f"save: metadata must be JSON-serialisable: {e}") from None
     if structure is not None:
         entries[STRUCTURE_KEY] = np.array(json.dumps(structure))
-    path = _path(path, "save")
+    path = validate.file_path(path, "save: path")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"save: the folder {folder!r} does not exist")
@@ -179,12 +179,6 @@ def _remove_stale_temp_files(path):
                 pass  # removed meanwhile, or not ours to remove: the save goes on
 
 
-def _path(path, where):
-    if not isinstance(path, (str, bytes, os.PathLike)):
-        raise TypeError(f"{where}: path must be a file path (a str or pathlib.Path), got {type(path).__name__}")
-    return os.fsdecode(path)
-
-
 def _new_file_mode(path):
     """The mode of the file being replaced, or what a plain open() would give (0666 - umask)."""
     if os.path.exists(path):
@@ -212,7 +206,7 @@ def load(path, map_location=None, weights_only=True):
     """
     validate.device(map_location, "load: map_location")
     validate.boolean(weights_only, "load: weights_only")
-    path = _path(path, "load")
+    path = validate.file_path(path, "load: path")
     with _open(path, "load") as archive:
         arrays = {}
         for key in archive.files:
@@ -230,7 +224,7 @@ def load(path, map_location=None, weights_only=True):
 
 def load_metadata(path):
     """The metadata dict stored by `save` ({} for a plain .npz without it)."""
-    path = _path(path, "load_metadata")
+    path = validate.file_path(path, "load_metadata: path")
     with _open(path, "load_metadata") as archive:
         if METADATA_KEY not in archive.files:
             return {}
@@ -243,8 +237,7 @@ def load_metadata(path):
 
 def _open(path, where):
     """The NpzFile at `path`, after checking by its first bytes that it is a zip of .npy files."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{where}: no weight file at {path!r}")
+    validate.existing_file(path, where, "weight file")
     with open(path, "rb") as f:
         head = f.read(6)
     if head.startswith(b"\x80"):  # a pickle (protocol 2+): PyTorch's legacy format, or worse

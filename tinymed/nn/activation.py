@@ -25,35 +25,44 @@ class _Activation(Module):
 
 
 class ReLU(_Activation):
-    """max(x, 0)."""
+    """max(x, 0), the usual choice between layers. Its gradient is 1 where x > 0 and 0
+    elsewhere: it does not shrink from layer to layer as sigmoid's does, but a unit whose inputs
+    are all negative stops learning (LeakyReLU and ELU keep a gradient there)."""
 
     def forward(self, x):
         return F.relu(x)
 
 
 class Sigmoid(_Activation):
-    """1 / (1 + exp(-x))."""
+    """1 / (1 + exp(-x)), in (0, 1): a logit turned into a probability. To train a classifier,
+    give the logits to BCEWithLogitsLoss rather than Sigmoid then BCELoss: it stays accurate
+    where the sigmoid rounds to 0 or 1."""
 
     def forward(self, x):
         return F.sigmoid(x)
 
 
 class Tanh(_Activation):
-    """tanh(x)."""
+    """tanh(x) = 2 sigmoid(2x) - 1, in (-1, 1): a sigmoid centred on 0."""
 
     def forward(self, x):
         return F.tanh(x)
 
 
 class SiLU(_Activation):
-    """x * sigmoid(x) (swish)."""
+    """x * sigmoid(x) (swish): a smooth ReLU that dips a little below 0 (to -0.28 at x = -1.28)
+    before rising."""
 
     def forward(self, x):
         return F.silu(x)
 
 
 class LeakyReLU(_Activation):
-    """x if x > 0 else negative_slope * x."""
+    """x if x > 0 else negative_slope * x.
+
+    negative_slope: the slope for x < 0 (PyTorch's default 0.01). Where ReLU's gradient is 0
+    for every negative input, this small slope keeps a unit whose inputs are all negative
+    learning."""
 
     _options = ("negative_slope",)
 
@@ -66,7 +75,9 @@ class LeakyReLU(_Activation):
 
 
 class ELU(_Activation):
-    """x if x > 0 else alpha * (exp(x) - 1)."""
+    """x if x > 0 else alpha * (exp(x) - 1).
+
+    alpha: the output tends to -alpha as x -> -inf (PyTorch's default 1.0)."""
 
     _options = ("alpha",)
 
@@ -75,7 +86,7 @@ class ELU(_Activation):
         self.alpha = validate.real(alpha, "ELU: alpha")
 
     def forward(self, x):
-        return F.elu(x, self.alpha)
+        return F.elu(x, alpha=self.alpha)
 
 
 class GELU(_Activation):
@@ -92,7 +103,11 @@ class GELU(_Activation):
 
 
 class Softplus(_Activation):
-    """log(1 + exp(beta x)) / beta, and x where beta x > threshold."""
+    """log(1 + exp(beta x)) / beta, and x where beta x > threshold: a smooth ReLU.
+
+    beta: > 0, the sharpness; the larger, the closer to ReLU (at x = 0 the output is
+    log(2) / beta). threshold: where beta x exceeds it the output is x itself, which the
+    formula equals there to float precision (PyTorch's defaults 1.0 and 20.0)."""
 
     _options = ("beta", "threshold")
 
@@ -102,7 +117,7 @@ class Softplus(_Activation):
         self.threshold = validate.real(threshold, "Softplus: threshold")
 
     def forward(self, x):
-        return F.softplus(x, self.beta, self.threshold)
+        return F.softplus(x, beta=self.beta, threshold=self.threshold)
 
 
 class Softmax(_Activation):

@@ -11,7 +11,9 @@ from tinymed.homework.judge import close, equal
 from tinymed.homework.probe import random
 from tinymed.homework.spec import Assignment, Check, Exercise, notebook_path
 
-METRICS = ("tinymed.metrics", "sklearn.metrics", "scipy.stats.mannwhitneyu", "scipy.stats.bootstrap")
+# tinymed.metrics and the file beside it that defines its curves and areas (roc_auc, ...)
+METRICS = ("tinymed.metrics", "tinymed.metrics_curves", "sklearn.metrics", "scipy.stats.mannwhitneyu",
+           "scipy.stats.bootstrap")
 Y = (random(70, (30,), low=0, high=1) < 0.3).astype(int)
 PRED = np.round(random(71, (30,), low=0, high=1), 3)
 PRED = np.where(PRED == 0.5, 0.501, PRED)  # no prediction on the threshold here: the ties have a check of their own
