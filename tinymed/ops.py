@@ -11,7 +11,7 @@ their gradient summed back to shape by the engine (`autograd.unbroadcast`), so n
 backwards below do it themselves. The arguments arrive checked: the public methods in
 `tinymed.tensor_methods` validate axes and shapes, so a forward holds only its math.
 
-The reductions (sum, mean, max, ..., log-softmax) are in `tinymed.ops_reduce`, the ops that
+The reductions (sum, mean, max, ..., softmax) are in `tinymed.ops_reduce`, the ops that
 move values without changing them (reshape, transpose, indexing, joining) in
 `tinymed.ops_shape`; both are imported at the bottom, so `ops` is one namespace of every op.
 """
@@ -311,7 +311,7 @@ class Cast(Function):
         return g.astype(ctx.dtype)
 
 
-from tinymed.ops_reduce import LogSoftmax, LogSumExp, Max, Mean, Min, Norm, Prod, Sum  # noqa: E402,F401
+from tinymed.ops_reduce import LogSoftmax, LogSumExp, Max, Mean, Min, Norm, Prod, Softmax, Sum  # noqa: E402,F401
 from tinymed.ops_shape import (  # noqa: E402,F401  (one namespace: ops.Transpose as ops.Add)
     Clone, Concatenate, Expand, GetItem, Repeat, Reshape, Stack, Transpose, Where,
 )

@@ -1,5 +1,5 @@
 """The differentiable reductions: sum, mean, max, min, prod, logsumexp, norm over axes, and
-log-softmax along one axis. Each backward sits right under its forward.
+log-softmax and softmax along one axis. Each backward sits right under its forward.
 
 A reduction collapses the axes in `axes` (a sorted tuple of non-negative axes: the public
 methods in `tinymed.tensor_methods` turn `dim=`/`axis=` into it and check it), keeping them
@@ -154,3 +154,20 @@ class LogSoftmax(Function):
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
         return g - np.exp(out) * g.sum(axis=ctx.axis, keepdims=True)
+
+
+class Softmax(Function):
+    """softmax(x) = exp(log_softmax(x)) along `axis`: positive, each slice sums to 1. Built on
+    LogSoftmax, so it is as safe (no exp overflows) and gives the same numbers as
+    `Tensor.softmax`, which chains LogSoftmax and Exp as two ops; here they are one.
+    Backward: the chain rule through the exp, d exp(u)/du = exp(u) = s, hands LogSoftmax the
+    gradient g * s, and its backward makes that dL/dx = g s - s sum(g s) = s (g - sum(g s))."""
+
+    @staticmethod
+    def forward(ctx, x, *, axis):
+        return np.exp(LogSoftmax.forward(ctx, x, axis=axis))  # LogSoftmax keeps log s and the axis in ctx
+
+    @staticmethod
+    def backward(ctx, g):
+        (log_s,) = ctx.saved_tensors
+        return LogSoftmax.backward(ctx, g * np.exp(log_s))
