@@ -302,7 +302,7 @@ class Cast(Function):
     keeps_dtype = False
 
     @staticmethod
-    def forward(ctx, a, dtype):
+    def forward(ctx, a, *, dtype):
         ctx.dtype = a.dtype
         return a.astype(dtype)
 
