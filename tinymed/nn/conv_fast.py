@@ -177,8 +177,8 @@ class MaxPool2d(Function):
             out[rows], argmax[rows] = max_and_argmax(grid.pad(x[rows], value=-np.inf), grid)
 
         parallel.run(one_block, parallel.blocks(x.shape[0], x[:1].nbytes))
-        ctx.save_for_backward(argmax)
         ctx.grid = grid
+        ctx.save_for_backward(argmax)
         return out
 
     @staticmethod
