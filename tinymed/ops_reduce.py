@@ -157,17 +157,20 @@ class LogSoftmax(Function):
 
 
 class Softmax(Function):
-    """softmax(x) = exp(log_softmax(x)) along `axis`: positive, each slice sums to 1. Built on
-    LogSoftmax, so it is as safe (no exp overflows) and gives the same numbers as
-    `Tensor.softmax`, which chains LogSoftmax and Exp as two ops; here they are one.
-    Backward: the chain rule through the exp, d exp(u)/du = exp(u) = s, hands LogSoftmax the
-    gradient g * s, and its backward makes that dL/dx = g s - s sum(g s) = s (g - sum(g s))."""
+    """s = exp(x - max) / sum(exp(x - max)) along `axis`. Subtracting the max changes nothing
+    mathematically (it cancels) but keeps exp from overflowing: the largest term is exp(0) = 1.
+    Backward: ds_i/dx_j = s_i (delta_ij - s_j), so dL/dx = s * (g - sum(g * s)): LogSoftmax's
+    backward given the gradient g * s, as s = exp(log_softmax(x)) and d exp(u)/du = s."""
 
     @staticmethod
     def forward(ctx, x, *, axis):
-        return np.exp(LogSoftmax.forward(ctx, x, axis=axis))  # LogSoftmax keeps log s and the axis in ctx
+        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        s = e / e.sum(axis=axis, keepdims=True)
+        ctx.axis = axis
+        ctx.save_for_backward(s)
+        return s
 
     @staticmethod
     def backward(ctx, g):
-        (log_s,) = ctx.saved_tensors
-        return LogSoftmax.backward(ctx, g * np.exp(log_s))
+        (s,) = ctx.saved_tensors
+        return s * (g - (g * s).sum(axis=ctx.axis, keepdims=True))
