@@ -170,6 +170,7 @@ class MaxPool2d(Function):
     @staticmethod
     def forward(ctx, x, *, kernel, stride, padding, dilation):
         grid = _Grid(x.shape, kernel, stride, padding, dilation)
+        ctx.grid = grid
         out = np.empty(x.shape[:2] + (grid.out_h, grid.out_w), x.dtype)
         argmax = np.empty(out.shape, np.min_scalar_type(kernel[0] * kernel[1]))
 
@@ -177,7 +178,6 @@ class MaxPool2d(Function):
             out[rows], argmax[rows] = max_and_argmax(grid.pad(x[rows], value=-np.inf), grid)
 
         parallel.run(one_block, parallel.blocks(x.shape[0], x[:1].nbytes))
-        ctx.grid = grid
         ctx.save_for_backward(argmax)
         return out
 
