@@ -212,10 +212,10 @@ class Log(Elementwise):
 
 
 class Sqrt(Elementwise):
-    # d sqrt(a)/da = 1 / (2 sqrt(a)) = 1 / (2 out)
+    # d sqrt(a)/da = 1 / (2 sqrt(a)) = 0.5 / out
     df_takes_output = True
     def f(a): return np.sqrt(a)
-    def df(out): return 1 / (2 * out)
+    def df(out): return 0.5 / out
 
 
 class Abs(Elementwise):
