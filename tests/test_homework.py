@@ -203,6 +203,19 @@ def test_a_name_bound_to_the_librarys_class_is_found_by_identity():
         ("tinymed.ops.Mul", "your `Mul` is (or derives from) it")]
 
 
+def test_a_sigmoid_derived_from_elementwise_leaves_the_chain_rule_to_the_library_so_it_is_found():
+    import tinymed as tm
+
+    class Sigmoid(tm.ops.Elementwise):  # f and f' only: Elementwise's backward does g * f'
+        df_takes_output = True
+        def f(x): return 1 / (1 + np.exp(-x))
+        def df(s): return s * (1 - s)
+
+    sigmoid = next(e for e in ASSIGNMENTS["autograd"].exercises if e.name == "sigmoid")
+    assert forbidden.identity_uses({"Sigmoid": Sigmoid}, ("Sigmoid",), sigmoid.forbidden) == [
+        ("tinymed.ops.Elementwise", "your `Sigmoid` is (or derives from) it")]
+
+
 def test_check_for_leakage_of_the_model_answer_takes_a_pandas_dataframe(monkeypatch):
     pandas = pytest.importorskip("pandas")
     check_for_leakage = instructor_namespace("evaluation", monkeypatch)["check_for_leakage"]

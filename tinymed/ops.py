@@ -1,13 +1,17 @@
 """The differentiable operations: arithmetic and element-wise functions, each a Function
 whose backward sits right under its forward.
 
+The element-wise functions (exp, log, sin, sigmoid, ...) share one forward and one backward,
+`Elementwise`'s: the chain rule is the same product for all of them, dL/da = g * f'(a), so each
+is only its formula f and its derivative df, one line each, side by side.
+
 Notation in the comments: `g` is dL/d(out), the gradient arriving from above; each backward
 returns dL/d(input) = g * d(out)/d(input) (the chain rule). Inputs that were broadcast get
 their gradient summed back to shape by the engine (`autograd.unbroadcast`), so none of the
 backwards below do it themselves. The arguments arrive checked: the public methods in
 `tinymed.tensor_methods` validate axes and shapes, so a forward holds only its math.
 
-The reductions (sum, mean, max, ..., log-softmax) are in `tinymed.ops_reduce`, the ops that
+The reductions (sum, mean, max, ..., softmax) are in `tinymed.ops_reduce`, the ops that
 move values without changing them (reshape, transpose, indexing, joining) in
 `tinymed.ops_shape`; both are imported at the bottom, so `ops` is one namespace of every op.
 """
@@ -168,84 +172,110 @@ class Minimum(Function):
 # ---------------------------------------------------------------------------------------------
 
 
-class Exp(Function):
-    # d exp(a)/da = exp(a): reuse the output
-    @staticmethod
-    def forward(ctx, a):
-        out = np.exp(a)
-        ctx.save_for_backward(out)
+class Elementwise(Function):
+    """out = f(a), applied to each element on its own: out_i depends on a_i alone, so the chain
+    rule is one product per element, dL/da = g * f'(a). It is written once, here; each op below
+    gives only its function `f` and its derivative `df`, side by side: a table of formulas, as
+    PyTorch keeps its derivatives (tools/autograd/derivatives.yaml).
+
+    A derivative is written with the input `a` or, where that is simpler, with the output
+    out = f(a) (d exp(a)/da = exp(a) is the output itself). That one array is all the backward
+    keeps, and all the graph lock protects; `df_takes_output = True` marks the ops whose df
+    takes `out`. f and df are plain functions of NumPy arrays, with no self: the class is only
+    their namespace, and forward and backward read them off it (`cls.f`)."""
+
+    df_takes_output = False
+
+    @classmethod
+    def forward(cls, ctx, a):
+        out = cls.f(a)
+        ctx.save_for_backward(out if cls.df_takes_output else a)
         return out
 
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g * out
+    @classmethod
+    def backward(cls, ctx, g):
+        (a_or_out,) = ctx.saved_tensors
+        return g * cls.df(a_or_out)  # dL/da = dL/dout * dout/da
 
 
-class Log(Function):
+class Exp(Elementwise):
+    # d exp(a)/da = exp(a): the output itself
+    df_takes_output = True
+    def f(a): return np.exp(a)
+    def df(out): return out
+
+
+class Log(Elementwise):
     # d log(a)/da = 1/a
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return np.log(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved_tensors
-        return g / a
+    def f(a): return np.log(a)
+    def df(a): return 1 / a
 
 
-class Sqrt(Function):
-    # d sqrt(a)/da = 1 / (2 sqrt(a))
-    @staticmethod
-    def forward(ctx, a):
-        out = np.sqrt(a)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g / (2 * out)
+class Sqrt(Elementwise):
+    # d sqrt(a)/da = 1 / (2 sqrt(a)) = 0.5 / out
+    df_takes_output = True
+    def f(a): return np.sqrt(a)
+    def df(out): return 0.5 / out
 
 
-class Abs(Function):
+class Abs(Elementwise):
     # d|a|/da = sign(a) (0 at 0, as PyTorch)
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return np.abs(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved_tensors
-        return g * np.sign(a)
+    def f(a): return np.abs(a)
+    def df(a): return np.sign(a)
 
 
-class Sin(Function):
+class Sin(Elementwise):
     # d sin(a)/da = cos(a)
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return np.sin(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved_tensors
-        return g * np.cos(a)
+    def f(a): return np.sin(a)
+    def df(a): return np.cos(a)
 
 
-class Cos(Function):
+class Cos(Elementwise):
     # d cos(a)/da = -sin(a)
+    def f(a): return np.cos(a)
+    def df(a): return -np.sin(a)
+
+
+class ReLU(Function):
+    # relu(a) = max(a, 0)  ->  gradient 1 where a > 0, else 0. Not an Elementwise: the mask
+    # a > 0 that the forward makes anyway is the derivative, so it is kept, not recomputed.
     @staticmethod
     def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return np.cos(a)
+        positive = a > 0
+        ctx.save_for_backward(positive)
+        return a * positive
 
     @staticmethod
     def backward(ctx, g):
-        (a,) = ctx.saved_tensors
-        return -g * np.sin(a)
+        (positive,) = ctx.saved_tensors
+        return g * positive
+
+
+def _sigmoid(a):
+    """1 / (1 + e^-a), computed as e^a / (1 + e^a) for a < 0 so exp never overflows."""
+    e = np.exp(-np.abs(a))  # in (0, 1]: safe for any a
+    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class Sigmoid(Elementwise):
+    """s(a) = 1 / (1 + e^-a), computed by `_sigmoid` so exp never overflows. ds/da = s (1 - s)."""
+
+    df_takes_output = True
+    def f(a): return _sigmoid(a)
+    def df(s): return s * (1 - s)
+
+
+class Tanh(Elementwise):
+    # d tanh(a)/da = 1 - tanh(a)^2 = 1 - out^2
+    df_takes_output = True
+    def f(a): return np.tanh(a)
+    def df(out): return 1 - out * out
+
+
+class LogSigmoid(Elementwise):
+    # log sigmoid(a) = min(a, 0) - log(1 + e^-|a|)  ->  d/da = 1 - sigmoid(a) = sigmoid(-a)
+    def f(a): return np.minimum(a, 0) - np.log1p(np.exp(-np.abs(a)))
+    def df(a): return _sigmoid(-a)
 
 
 class Clamp(Function):
@@ -266,75 +296,13 @@ class Clamp(Function):
         return g * inside
 
 
-class ReLU(Function):
-    # relu(a) = max(a, 0)  ->  gradient 1 where a > 0, else 0
-    @staticmethod
-    def forward(ctx, a):
-        positive = a > 0
-        ctx.save_for_backward(positive)
-        return a * positive
-
-    @staticmethod
-    def backward(ctx, g):
-        (positive,) = ctx.saved_tensors
-        return g * positive
-
-
-def _sigmoid(a):
-    """1 / (1 + e^-a), computed as e^a / (1 + e^a) for a < 0 so exp never overflows."""
-    e = np.exp(-np.abs(a))  # in (0, 1]: safe for any a
-    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
-
-
-class Sigmoid(Function):
-    """s(a) = 1 / (1 + e^-a), computed by `_sigmoid` so exp never overflows. ds/da = s (1 - s)."""
-
-    @staticmethod
-    def forward(ctx, a):
-        out = _sigmoid(a)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (s,) = ctx.saved_tensors
-        return g * s * (1 - s)
-
-
-class Tanh(Function):
-    # d tanh(a)/da = 1 - tanh(a)^2
-    @staticmethod
-    def forward(ctx, a):
-        out = np.tanh(a)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g * (1 - out * out)
-
-
-class LogSigmoid(Function):
-    # log sigmoid(x) = min(x, 0) - log(1 + e^-|x|)  ->  d/dx = 1 - sigmoid(x) = sigmoid(-x)
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * _sigmoid(-x)
-
-
 class Cast(Function):
     """Change the float dtype; the gradient is cast back to the input's dtype."""
 
     keeps_dtype = False
 
     @staticmethod
-    def forward(ctx, a, dtype):
+    def forward(ctx, a, *, dtype):
         ctx.dtype = a.dtype
         return a.astype(dtype)
 
@@ -343,7 +311,7 @@ class Cast(Function):
         return g.astype(ctx.dtype)
 
 
-from tinymed.ops_reduce import LogSoftmax, LogSumExp, Max, Mean, Min, Norm, Prod, Sum  # noqa: E402,F401
+from tinymed.ops_reduce import LogSoftmax, LogSumExp, Max, Mean, Min, Norm, Prod, Softmax, Sum  # noqa: E402,F401
 from tinymed.ops_shape import (  # noqa: E402,F401  (one namespace: ops.Transpose as ops.Add)
     Clone, Concatenate, Expand, GetItem, Repeat, Reshape, Stack, Transpose, Where,
 )

@@ -1,5 +1,5 @@
 """The differentiable reductions: sum, mean, max, min, prod, logsumexp, norm over axes, and
-log-softmax along one axis. Each backward sits right under its forward.
+log-softmax and softmax along one axis. Each backward sits right under its forward.
 
 A reduction collapses the axes in `axes` (a sorted tuple of non-negative axes: the public
 methods in `tinymed.tensor_methods` turn `dim=`/`axis=` into it and check it), keeping them
@@ -154,3 +154,23 @@ class LogSoftmax(Function):
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
         return g - np.exp(out) * g.sum(axis=ctx.axis, keepdims=True)
+
+
+class Softmax(Function):
+    """s = exp(x - max) / sum(exp(x - max)) along `axis`. Subtracting the max changes nothing
+    mathematically (it cancels) but keeps exp from overflowing: the largest term is exp(0) = 1.
+    Backward: ds_i/dx_j = s_i (delta_ij - s_j), so dL/dx = s * (g - sum(g * s)): LogSoftmax's
+    backward given the gradient g * s, as s = exp(log_softmax(x)) and d exp(u)/du = s."""
+
+    @staticmethod
+    def forward(ctx, x, *, axis):
+        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        s = e / e.sum(axis=axis, keepdims=True)
+        ctx.axis = axis
+        ctx.save_for_backward(s)
+        return s
+
+    @staticmethod
+    def backward(ctx, g):
+        (s,) = ctx.saved_tensors
+        return s * (g - (g * s).sum(axis=ctx.axis, keepdims=True))

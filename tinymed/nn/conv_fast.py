@@ -170,6 +170,7 @@ class MaxPool2d(Function):
     @staticmethod
     def forward(ctx, x, *, kernel, stride, padding, dilation):
         grid = _Grid(x.shape, kernel, stride, padding, dilation)
+        ctx.grid = grid
         out = np.empty(x.shape[:2] + (grid.out_h, grid.out_w), x.dtype)
         argmax = np.empty(out.shape, np.min_scalar_type(kernel[0] * kernel[1]))
 
@@ -178,7 +179,6 @@ class MaxPool2d(Function):
 
         parallel.run(one_block, parallel.blocks(x.shape[0], x[:1].nbytes))
         ctx.save_for_backward(argmax)
-        ctx.grid = grid
         return out
 
     @staticmethod

@@ -11,8 +11,8 @@ Every public function here is a boundary: it checks its input once (`tinymed.nn.
 
 Convolution lives in `tinymed.nn.conv`, pooling in `tinymed.nn.pooling`, batch and layer
 normalisation in `tinymed.nn.normalization`, the losses in `tinymed.nn.loss_functions` and
-`tinymed.nn.weighted_losses`, and log_softmax's Function in `tinymed.ops` (the losses use it
-too); all are imported here, so `F` is one namespace, as in PyTorch.
+`tinymed.nn.weighted_losses`, and the Functions of softmax and log_softmax in `tinymed.ops` (the
+losses use log_softmax too); all are imported here, so `F` is one namespace, as in PyTorch.
 """
 import math
 
@@ -28,6 +28,7 @@ from tinymed.nn.loss_functions import (
 from tinymed.nn.normalization import batch_norm, layer_norm
 from tinymed.nn.pooling import adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d, max_pool2d
 from tinymed.nn.weighted_losses import focal_loss, weighted_binary_cross_entropy
+from tinymed.ops import Softmax  # its Function sits beside LogSoftmax's; F.Softmax as before
 from tinymed.random import get_generator
 
 __all__ = [
@@ -291,25 +292,6 @@ def softplus(x, beta=1.0, threshold=20.0):
 # ---------------------------------------------------------------------------------------------
 # Softmax and log_softmax
 # ---------------------------------------------------------------------------------------------
-
-
-class Softmax(Function):
-    """s = exp(x - max) / sum(exp(x - max)) along `axis`. Subtracting the max changes nothing
-    mathematically (it cancels) but keeps exp from overflowing: the largest term is exp(0) = 1.
-    Backward: ds_i/dx_j = s_i (delta_ij - s_j), so dL/dx = s * (g - sum(g * s))."""
-
-    @staticmethod
-    def forward(ctx, x, *, axis):
-        e = np.exp(x - x.max(axis=axis, keepdims=True))
-        s = e / e.sum(axis=axis, keepdims=True)
-        ctx.save_for_backward(s)
-        ctx.axis = axis
-        return s
-
-    @staticmethod
-    def backward(ctx, g):
-        (s,) = ctx.saved_tensors
-        return s * (g - (g * s).sum(axis=ctx.axis, keepdims=True))
 
 
 def _softmax_axis(fn, x, dim, axis):
