@@ -199,46 +199,53 @@ class Elementwise(Function):
 
 
 class Exp(Elementwise):
-    # d exp(a)/da = exp(a): the output itself
+    """e ** a, element-wise. d exp(a)/da = exp(a): the output itself."""
+
     df_takes_output = True
     def f(a): return np.exp(a)
     def df(out): return out
 
 
 class Log(Elementwise):
-    # d log(a)/da = 1/a
+    """The natural logarithm, element-wise (nan below 0, -inf at 0, as NumPy). d log(a)/da = 1/a."""
+
     def f(a): return np.log(a)
     def df(a): return 1 / a
 
 
 class Sqrt(Elementwise):
-    # d sqrt(a)/da = 1 / (2 sqrt(a)) = 0.5 / out
+    """The square root, element-wise. d sqrt(a)/da = 1 / (2 sqrt(a)) = 0.5 / out."""
+
     df_takes_output = True
     def f(a): return np.sqrt(a)
     def df(out): return 0.5 / out
 
 
 class Abs(Elementwise):
-    # d|a|/da = sign(a) (0 at 0, as PyTorch)
+    """|a|, element-wise. d|a|/da = sign(a) (0 at 0, as PyTorch)."""
+
     def f(a): return np.abs(a)
     def df(a): return np.sign(a)
 
 
 class Sin(Elementwise):
-    # d sin(a)/da = cos(a)
+    """The sine, element-wise (radians). d sin(a)/da = cos(a)."""
+
     def f(a): return np.sin(a)
     def df(a): return np.cos(a)
 
 
 class Cos(Elementwise):
-    # d cos(a)/da = -sin(a)
+    """The cosine, element-wise (radians). d cos(a)/da = -sin(a)."""
+
     def f(a): return np.cos(a)
     def df(a): return -np.sin(a)
 
 
 class ReLU(Function):
-    # relu(a) = max(a, 0)  ->  gradient 1 where a > 0, else 0. Not an Elementwise: the mask
-    # a > 0 that the forward makes anyway is the derivative, so it is kept, not recomputed.
+    """max(a, 0), element-wise: gradient 1 where a > 0, else 0. (Not an Elementwise: the mask
+    a > 0 that the forward makes anyway is the derivative, so it is kept, not recomputed.)"""
+
     @staticmethod
     def forward(ctx, a):
         positive = a > 0
@@ -266,7 +273,8 @@ class Sigmoid(Elementwise):
 
 
 class Tanh(Elementwise):
-    # d tanh(a)/da = 1 - tanh(a)^2 = 1 - out^2
+    """The hyperbolic tangent, element-wise. d tanh(a)/da = 1 - tanh(a)^2 = 1 - out^2."""
+
     df_takes_output = True
     def f(a): return np.tanh(a)
     def df(out): return 1 - out * out

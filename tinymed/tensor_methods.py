@@ -1,11 +1,14 @@
-"""How tensors are used: the operators and methods of `tinymed.Tensor`, each a named `def`
+"""How tensors are used: the operators and methods of `tinymed.Tensor`, each a named function
 with a docstring, in PyTorch's spelling with NumPy's kept. This file holds the math (arithmetic,
 comparisons, reductions, element-wise functions) and attaches every method to Tensor; the shape
 methods are in `tensor_shapes`, the conversions and in-place updates in `tensor_values`, the
 argument checks of all three in `tensor_checks`.
 
 Each method is a thin front for a Function in `tinymed.ops` (where the math and its backward
-are), or a composition of them (its docstring says which). The arguments are checked here, at
+are), or a composition of them (its docstring says which). Three families differ only in their
+op, so each is one small function and a table: `_operators` (`+ - * / **` and their reflections),
+`_comparison` (`== != < <= > >=`) and `_elementwise_method` (`exp`, `log`, ..., `tanh`); the
+table reads as "this operator runs that Function". The arguments are checked here, at
 the public boundary, before any op runs, so the ops hold only their math.
 
 Why classes whose methods are copied onto Tensor: `autograd.py` is the lecture (Tensor,
@@ -39,13 +42,44 @@ from tinymed.autograd import Tensor
 from tinymed.factories import concatenate, from_numpy  # noqa: F401  (models.py imports concatenate from here until merged)
 from tinymed.ops import (
     Abs, Add, Clamp, Cos, Div, Exp, Log, LogSoftmax, LogSumExp, MatMul, Max, Maximum, Mean, Min, Minimum,
-    Mul, Neg, Norm, Pow, Prod, ReLU, Sigmoid, Sin, Sqrt, Sub, Sum, Tanh, Where,
+    Mul, Neg, Norm, Pow, Prod, ReLU, Sigmoid, Sin, Softmax, Sqrt, Sub, Sum, Tanh, Where,
 )
 from tinymed.tensor_shapes import ShapeMethods
 from tinymed.tensor_values import ValueMethods
 
 # (values, indices) of max/min along a dim, as PyTorch's torch.return_types.max.
 ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
+
+
+def _operators(name, op, symbol):
+    """Tensor's operator `self <symbol> other` (`__<name>__`) and its reflection `other <symbol>
+    self` (`__r<name>__`, what Python calls for `2 * t` or `array * t`): the Function `op` on
+    the two, element-wise, broadcasting as NumPy."""
+
+    def operator(self, other):
+        return _binary(op, self, other)
+
+    def reflected(self, other):
+        return _binary(op, other, self)
+
+    operator.__name__, reflected.__name__ = f"__{name}__", f"__r{name}__"
+    operator.__doc__ = (f"self {symbol} other, element-wise, broadcasting as NumPy (other: a Tensor, an array "
+                        f"or a number): ops.{op.__name__}.")
+    reflected.__doc__ = f"other {symbol} self, for a number or an array on the left: ops.{op.__name__}."
+    return operator, reflected
+
+
+def _comparison(name, ufunc, symbol):
+    """The operator `self <symbol> other` (Tensor method `name`): an element-wise bool Tensor,
+    outside the graph (a comparison has no gradient), as in PyTorch; a mask for indexing or
+    tm.where."""
+
+    def comparison(self, other):
+        return _compare(ufunc, f"comparison {symbol}", self, other)
+
+    comparison.__name__ = name
+    comparison.__doc__ = f"self {symbol} other, element-wise: a bool Tensor (outside the graph)."
+    return comparison
 
 
 class MathMethods:
@@ -55,46 +89,11 @@ class MathMethods:
 
     # -- arithmetic: Tensor op Tensor/array/number, both ways, with NumPy broadcasting -------------
 
-    def __add__(self, other):
-        """self + other, element-wise, broadcasting as NumPy (other: Tensor, array or number)."""
-        return _binary(Add, self, other)
-
-    def __radd__(self, other):
-        """other + self."""
-        return _binary(Add, other, self)
-
-    def __sub__(self, other):
-        """self - other, element-wise, broadcasting."""
-        return _binary(Sub, self, other)
-
-    def __rsub__(self, other):
-        """other - self."""
-        return _binary(Sub, other, self)
-
-    def __mul__(self, other):
-        """self * other, element-wise, broadcasting."""
-        return _binary(Mul, self, other)
-
-    def __rmul__(self, other):
-        """other * self."""
-        return _binary(Mul, other, self)
-
-    def __truediv__(self, other):
-        """self / other, element-wise, broadcasting."""
-        return _binary(Div, self, other)
-
-    def __rtruediv__(self, other):
-        """other / self."""
-        return _binary(Div, other, self)
-
-    def __pow__(self, other):
-        """self ** other, element-wise, broadcasting; d/dbase = 0 where the exponent is 0 and
-        d/dexponent = 0 where the base is 0 (as PyTorch, not NaN)."""
-        return _binary(Pow, self, other)
-
-    def __rpow__(self, other):
-        """other ** self."""
-        return _binary(Pow, other, self)
+    __add__, __radd__ = _operators("add", Add, "+")
+    __sub__, __rsub__ = _operators("sub", Sub, "-")
+    __mul__, __rmul__ = _operators("mul", Mul, "*")
+    __truediv__, __rtruediv__ = _operators("truediv", Div, "/")
+    __pow__, __rpow__ = _operators("pow", Pow, "**")  # d/dbase = 0 where the exponent is 0, as PyTorch
 
     def add(self, other, alpha=1):
         """self + alpha * other (PyTorch's method)."""
@@ -104,13 +103,7 @@ class MathMethods:
         """self - alpha * other (PyTorch's method)."""
         return _binary(Sub, self, other if alpha == 1 else other * validate.real(alpha, "sub: alpha"))
 
-    def mul(self, other):
-        """self * other (PyTorch's method)."""
-        return _binary(Mul, self, other)
-
-    def div(self, other):
-        """self / other (PyTorch's method)."""
-        return _binary(Div, self, other)
+    mul, div = __mul__, __truediv__  # PyTorch's method names
 
     def pow(self, exponent):
         """self ** exponent (PyTorch's method name)."""
@@ -147,29 +140,13 @@ class MathMethods:
 
     # -- comparisons: element-wise bool tensors, outside the graph (as PyTorch) ----------------------
 
-    def __eq__(self, other):
-        """self == other element-wise: a bool Tensor (PyTorch). Use `is` to ask "same tensor?"."""
-        return _compare(np.equal, "comparison ==", self, other)
-
-    def __ne__(self, other):
-        """self != other element-wise: a bool Tensor."""
-        return _compare(np.not_equal, "comparison !=", self, other)
-
-    def __lt__(self, other):
-        """self < other element-wise: a bool Tensor (a mask for indexing or tm.where)."""
-        return _compare(np.less, "comparison <", self, other)
-
-    def __le__(self, other):
-        """self <= other element-wise: a bool Tensor."""
-        return _compare(np.less_equal, "comparison <=", self, other)
-
-    def __gt__(self, other):
-        """self > other element-wise: a bool Tensor."""
-        return _compare(np.greater, "comparison >", self, other)
-
-    def __ge__(self, other):
-        """self >= other element-wise: a bool Tensor."""
-        return _compare(np.greater_equal, "comparison >=", self, other)
+    __eq__ = _comparison("__eq__", np.equal, "==")  # `is` asks "the same tensor?"
+    __ne__ = _comparison("__ne__", np.not_equal, "!=")
+    __lt__ = _comparison("__lt__", np.less, "<")
+    __le__ = _comparison("__le__", np.less_equal, "<=")
+    __gt__ = _comparison("__gt__", np.greater, ">")
+    __ge__ = _comparison("__ge__", np.greater_equal, ">=")
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__  # PyTorch's method names
 
     def __contains__(self, value):
         """`value in t`: does some element equal value?"""
@@ -202,19 +179,11 @@ class MathMethods:
         `(values, indices)`, the gradient going to each index), or over `axis` (an int or a
         tuple) as NumPy (returns the values; tied maxima share the gradient, as `amax`).
         `t.max(other_tensor)` is `t.maximum(other_tensor)`, as PyTorch."""
-        if isinstance(dim, Tensor):
-            return self.maximum(dim)
-        if dim is None:
-            return self.amax(axis=axis, keepdim=keepdim, keepdims=keepdims)
-        return _values_indices("max", self, dim, keepdim, axis, keepdims, np.argmax)
+        return _max_or_min("max", self, dim, keepdim, axis, keepdims)
 
     def min(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
         """The smallest element: as `max`, with (values, indices) for `dim`, values for `axis`."""
-        if isinstance(dim, Tensor):
-            return self.minimum(dim)
-        if dim is None:
-            return self.amin(axis=axis, keepdim=keepdim, keepdims=keepdims)
-        return _values_indices("min", self, dim, keepdim, axis, keepdims, np.argmin)
+        return _max_or_min("min", self, dim, keepdim, axis, keepdims)
 
     def amax(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
         """The maxima over `dim` (None: all; an int or a tuple); tied maxima share the gradient."""
@@ -272,50 +241,14 @@ class MathMethods:
         return Norm.apply(self, p=p, axes=axes, keepdims=keep)
 
     def softmax(self, dim=None, *, axis=None):
-        """exp(x) / sum(exp(x)) along `dim` (required, as PyTorch): LogSoftmax then Exp."""
-        return Exp.apply(LogSoftmax.apply(self, axis=check.required_axis("softmax", self, dim, axis)))
+        """exp(x) / sum(exp(x)) along `dim` (required, as PyTorch): ops.Softmax."""
+        return Softmax.apply(self, axis=check.required_axis("softmax", self, dim, axis))
 
     def log_softmax(self, dim=None, *, axis=None):
         """log(softmax(x)) along `dim` (required), exact for any logits (ops.LogSoftmax)."""
         return LogSoftmax.apply(self, axis=check.required_axis("log_softmax", self, dim, axis))
 
-    # -- element-wise functions ----------------------------------------------------------------------
-
-    def exp(self):
-        """e ** self, element-wise."""
-        return Exp.apply(self)
-
-    def log(self):
-        """Natural logarithm, element-wise."""
-        return Log.apply(self)
-
-    def sqrt(self):
-        """Square root, element-wise."""
-        return Sqrt.apply(self)
-
-    def abs(self):
-        """Absolute value, element-wise (gradient sign(x), 0 at 0)."""
-        return Abs.apply(self)
-
-    def sin(self):
-        """Sine, element-wise."""
-        return Sin.apply(self)
-
-    def cos(self):
-        """Cosine, element-wise."""
-        return Cos.apply(self)
-
-    def relu(self):
-        """max(x, 0), element-wise."""
-        return ReLU.apply(self)
-
-    def sigmoid(self):
-        """1 / (1 + e ** -x), element-wise, stable for any x."""
-        return Sigmoid.apply(self)
-
-    def tanh(self):
-        """Hyperbolic tangent, element-wise."""
-        return Tanh.apply(self)
+    # -- element-wise functions: x.exp() is ops.Exp.apply(x), and so on (`_elementwise_method`) ------
 
     def clamp(self, min=None, max=None):
         """Values limited to [min, max] (either may be None); gradient 1 inside, 0 outside.
@@ -357,8 +290,14 @@ def _compare(ufunc, name, a, b):
         raise
 
 
-def _values_indices(name, x, dim, keepdim, axis, keepdims, arg):
-    """max/min along one `dim`, PyTorch's way: (values, indices); values picked at the indices."""
+def _max_or_min(name, x, dim, keepdim, axis, keepdims):
+    """t.max/t.min's three meanings: against another tensor (maximum), over axes as NumPy (amax,
+    the values), or along one dim as PyTorch: (values, indices), the values picked at the indices."""
+    elementwise, over_axes, arg = {"max": ("maximum", "amax", np.argmax), "min": ("minimum", "amin", np.argmin)}[name]
+    if isinstance(dim, Tensor):
+        return getattr(x, elementwise)(dim)
+    if dim is None:
+        return getattr(x, over_axes)(axis=axis, keepdim=keepdim, keepdims=keepdims)
     if axis is not None or keepdims is not None:
         raise TypeError(f"{name}: dim= (PyTorch: values and indices) and axis=/keepdims= (NumPy: values) "
                         f"cannot be mixed")
@@ -378,6 +317,22 @@ def _arg(name, fn, x, dim, keepdim, axis):
         return _result(np.asarray(fn(x.numpy()), dtype=np.int64))
     axis = check.one_axis(name, arg, value, x.ndim)
     return _result(fn(x.numpy(), axis=axis, keepdims=validate.boolean(keepdim, f"{name}: keepdim")).astype(np.int64))
+
+
+def _elementwise_method(op):
+    """The Tensor method for an element-wise op with no options: `x.sin()` is `ops.Sin.apply(x)`.
+    Its name is the op's in lower case, its docstring the op's formula and derivative."""
+
+    def elementwise(self):
+        return op.apply(self)
+
+    elementwise.__name__ = op.__name__.lower()
+    elementwise.__doc__ = f"ops.{op.__name__} on self: {op.__doc__}"
+    return elementwise
+
+
+for _op in (Exp, Log, Sqrt, Abs, Sin, Cos, ReLU, Sigmoid, Tanh):
+    setattr(MathMethods, _op.__name__.lower(), _elementwise_method(_op))
 
 
 def attach(methods, cls):
