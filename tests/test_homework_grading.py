@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 
-from tinymed.homework import grade, notebook, results, spec
+from tinymed.homework import grade, grader, notebook, results, spec
 
 pytestmark = pytest.mark.slow
 
@@ -171,6 +171,18 @@ def test_a_loop_an_exit_and_a_crash_cost_only_their_exercise(tmp_path):
     assert all(r.passed == (r.check == "forward") for r in by_exercise["matmul"])
     assert all("took longer than 1 s" in r.message for r in by_exercise["matmul"] if not r.passed)
     assert all(r.score == 0 and "ended the grading process" in r.message for r in by_exercise["softplus"])
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the address-space limit (RLIMIT_AS) is enforced on Linux")
+def test_a_runaway_allocation_is_a_memory_error_in_its_cell_not_the_machine_out_of_memory(tmp_path):
+    # np.empty reserves 5 GiB without touching it: without the child's 4 GiB limit this succeeds
+    path = planted("autograd", [("        return grad * b, grad * a",
+                                 "        big = np.empty(5 * 2**30, dtype=np.uint8)\n        return grad * b, grad * a")],
+                   tmp_path / "autograd.ipynb")
+    report = grade(ASSIGNMENTS["autograd"], path, time_limit=5)
+    failed = [r for r in report.results if not r.passed]
+    assert {r.exercise for r in failed} == {"mul"} and grader.MEMORY_LIMIT < 5 * 2**30
+    assert all("MemoryError" in r.message and "big = np.empty" in r.message for r in failed)
 
 
 def test_run_autograder_from_the_zip_grades_a_folder_and_writes_results_json(tmp_path):

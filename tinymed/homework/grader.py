@@ -25,6 +25,7 @@ from tinymed.homework import forbidden, notebook
 from tinymed.homework.sandbox import decode
 
 TIME_LIMIT = 20.0   # seconds per cell and per check
+MEMORY_LIMIT = 4 * 2**30  # bytes of address space for the child: a runaway allocation is a MemoryError there
 GRACE = 5.0         # more seconds before the parent kills a child that went silent
 
 
@@ -131,7 +132,7 @@ def run_submission(assignment, cells, time_limit=TIME_LIMIT):
         for _ in range(len(cells) + sum(len(e.checks) for e in assignment.exercises) + 1):
             job = {"module": module, "cells": [[c.number, c.source, c.exercise] for c in cells],
                    "skip_cells": skip_cells, "skip_exercises": sorted(failed), "done": [list(k) for k in answers],
-                   "time_limit": time_limit}
+                   "time_limit": time_limit, "memory_limit": MEMORY_LIMIT}
             where = None
             for event in _events(job, workdir, time_limit):
                 kind = event["event"]

@@ -8,7 +8,8 @@ cell or check starts, and each check's answer or error. It judges nothing: the p
 the answers with references it computes itself (tinymed.homework.grader), so nothing the
 submission does in here can change them. Each cell and each check has a time limit (a timer
 interrupts endless loops; the parent kills the process if that fails); `sys.exit` in a cell ends
-only that cell.
+only that cell. The child's address space is limited (where the system allows it), so a
+runaway allocation is a MemoryError in the cell that made it, not a machine out of memory.
 """
 import contextlib
 import importlib
@@ -140,9 +141,22 @@ def run_cell(cell, namespace, seconds):
     return None
 
 
+def limit_memory(n_bytes):
+    """Cap this process's address space at `n_bytes` (POSIX; elsewhere nothing is capped)."""
+    try:
+        import resource
+    except ImportError:
+        return
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    if hard == resource.RLIM_INFINITY or hard > n_bytes:  # soft and hard: the student's code cannot raise it
+        resource.setrlimit(resource.RLIMIT_AS, (n_bytes, n_bytes))
+
+
 def main(job_path):
     with open(job_path, encoding="utf-8") as f:
         job = json.load(f)
+    if job.get("memory_limit"):
+        limit_memory(job["memory_limit"])
     events = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # what student code writes to fd 1 cannot break the event stream
     sys.stdout = io.StringIO()
