@@ -163,9 +163,9 @@ class Function:
         dtype, arrays = dtypes.op_inputs(cls.__name__, inputs, tensors)
         needs = tuple([t is not None and t.requires_grad for t in tensors])
         ctx = Context(needs, recording=is_grad_enabled() and any(needs))
-        out = cls.forward(ctx, *arrays, **options)
-        if type(out) is not np.ndarray or out.dtype != dtype:  # a NumPy scalar, or another dtype
-            out = dtypes.op_output(cls, np.asarray(out), dtype)
+        out = np.asarray(cls.forward(ctx, *arrays, **options))
+        if out.dtype != dtype:
+            out = dtypes.op_output(cls, out, dtype)
         result = Tensor._make(out)
         if ctx._recording:
             result.requires_grad, result.grad_fn = True, Node(cls, ctx, tensors)
