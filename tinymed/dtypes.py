@@ -35,7 +35,7 @@ def op_inputs(name, inputs, tensors):
     `inputs[i]` when that is a Tensor, else None (a constant)."""
     arrays = [x if t is None else t._data for x, t in zip(inputs, tensors)]
     first = arrays[0].dtype if tensors and tensors[0] is not None else None
-    if all([t is not None and a.dtype == first for a, t in zip(arrays, tensors)]):
+    if first is not None and all([t is not None and a.dtype == first for a, t in zip(arrays, tensors)]):
         return first, arrays  # the common case: tensors of one dtype, nothing to convert
     is_tensor = [t is not None for t in tensors]
     dtype = _compute_dtype(name, arrays, is_tensor)
