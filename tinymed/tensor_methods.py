@@ -290,10 +290,14 @@ def _compare(ufunc, name, a, b):
         raise
 
 
+# max/min -> (the element-wise method, the NumPy-style reduction, the index function)
+_MAX_MIN_PARTS = {"max": ("maximum", "amax", np.argmax), "min": ("minimum", "amin", np.argmin)}
+
+
 def _max_or_min(name, x, dim, keepdim, axis, keepdims):
     """t.max/t.min's three meanings: against another tensor (maximum), over axes as NumPy (amax,
     the values), or along one dim as PyTorch: (values, indices), the values picked at the indices."""
-    elementwise, over_axes, arg = {"max": ("maximum", "amax", np.argmax), "min": ("minimum", "amin", np.argmin)}[name]
+    elementwise, over_axes, arg = _MAX_MIN_PARTS[name]
     if isinstance(dim, Tensor):
         return getattr(x, elementwise)(dim)
     if dim is None:
